@@ -1,0 +1,44 @@
+"""Edition frameworks as data: one YAML file per edition, validated whole on load.
+
+    >>> from frameworks import load_framework
+    >>> load_framework("arab-2024").indicator("wireless-network").rung(2).text.en
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from evidence.datafile import read_yaml, validate
+from evidence.errors import DataError
+from evidence.vocabulary import Edition
+
+FRAMEWORKS_DIR = Path(__file__).resolve().parent
+
+
+def framework_path(edition: str) -> Path:
+    return FRAMEWORKS_DIR / f"{edition}.yaml"
+
+
+def edition_ids(directory: Path = FRAMEWORKS_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+def read_framework(path: Path) -> Edition:
+    """Load and validate one framework file; a broken file raises naming the file and the field."""
+    edition = validate(Edition, read_yaml(path), path)
+    if edition.id != path.stem:
+        raise DataError(path, "id", f"edition id {edition.id!r} must match the file name {path.stem!r}")
+    return edition
+
+
+@cache
+def load_framework(edition: str) -> Edition:
+    path = framework_path(edition)
+    if not path.exists():
+        raise DataError(path, "", f"no framework for edition {edition!r}; known: {', '.join(edition_ids())}")
+    return read_framework(path)
+
+
+def load_all() -> list[Edition]:
+    return [load_framework(e) for e in edition_ids()]
