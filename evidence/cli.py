@@ -79,13 +79,13 @@ def cities_list(edition: str = typer.Option(..., help="edition id, e.g. g20-2023
     cities = load_registry().in_edition(edition, table_name)
     if as_json:
         emit_json([{"id": c.id, "name": c.name, "country": c.country, "languages": c.languages,
-                    "editions": c.editions, "table": c.table(edition), "sources": c.sources} for c in cities])
+                    "editions": c.editions, "tables": c.tables_in(edition), "sources": c.sources} for c in cities])
         return
-    table = Table("id", "English", "中文", "local", "country", "languages", "table", "sources",
+    table = Table("id", "English", "中文", "local", "country", "languages", "tables", "sources",
                   title=f"{edition}: {len(cities)} cities")
     for c in cities:
         table.add_row(c.id, c.name.en, c.name.zh, c.name.local, c.country, ",".join(c.languages),
-                      c.table(edition), str(len(c.sources)))
+                      ",".join(c.tables_in(edition)), str(len(c.sources)))
     console.print(table)
 
 

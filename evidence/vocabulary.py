@@ -172,7 +172,7 @@ class City(Strict):
     country: str
     languages: list[str] = Field(min_length=1)
     editions: list[Slug] = Field(min_length=1)
-    tables: dict[Slug, Slug] = {}
+    tables: dict[Slug, Slug | list[Slug]] = {}  # edition -> table(s) it is printed in; default "main"
     sources: list[Source] = []
 
     @field_validator("country")
@@ -197,5 +197,7 @@ class City(Strict):
                 raise ValueError(f"tables names edition {edition!r} that the city is not in")
         return self
 
-    def table(self, edition: str) -> str:
-        return self.tables.get(edition, "main")
+    def tables_in(self, edition: str) -> list[str]:
+        """The tables of an edition this city is printed in (Asia 2022 prints some cities in two)."""
+        names = self.tables.get(edition, "main")
+        return [names] if isinstance(names, str) else list(names)

@@ -37,7 +37,7 @@ class Registry:
 
     def in_edition(self, edition: str, table: str | None = None) -> list[City]:
         return [c for c in self.cities
-                if edition in c.editions and (table is None or c.table(edition) == table)]
+                if edition in c.editions and (table is None or table in c.tables_in(edition))]
 
     def ids(self) -> set[str]:
         return {c.id for c in self.cities}

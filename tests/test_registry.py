@@ -24,7 +24,9 @@ def test_known_cities_have_their_names_and_languages():
     shanghai = reg.get("shanghai")
     assert (shanghai.country, shanghai.name.zh) == ("CN", "上海")
     assert {"g20-2023", "asia-2022"} <= set(shanghai.editions)
-    assert shanghai.table("asia-2022") == "greater-china"
+    assert shanghai.tables_in("asia-2022") == ["main", "greater-china"]
+    assert reg.get("taipei").tables_in("asia-2022") == ["greater-china"]
+    assert len(reg.in_edition("asia-2022")) == 51  # 48 + 13, ten cities printed in both tables
     cairo = reg.get("cairo")
     assert cairo.country == "EG" and cairo.languages[0] == "ar" and "arab-2024" in cairo.editions
     assert reg.get("moscow").languages[0] == "ru"
