@@ -23,6 +23,11 @@ app.add_typer(cities_app, name="cities")
 app.add_typer(weights_app, name="weights")
 app.add_typer(db_app, name="db")
 
+from vectorstore.cli import index_app, search  # noqa: E402  (sub-commands of each pipeline part)
+
+app.add_typer(index_app, name="index")
+app.command("search")(search)
+
 JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
 
 

@@ -1,0 +1,134 @@
+"""`evidence index`: chunk new snapshots, embed them, add them to Chroma, rebuild the lexical index.
+
+Incremental: a snapshot already in the model's collection is not embedded again. A document's older
+snapshots keep their chunks (history) but are marked `latest: false`, which search excludes by default.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import func, select
+
+from evidence.database import session_scope
+from evidence.output import console
+from evidence.record import Chunk, Document, Snapshot
+from evidence.settings import Settings
+from sources import load_registry
+from vectorstore.chunking import chunk
+from vectorstore.embeddings import get_embedder
+from vectorstore.lexical import LexicalIndex, TokenCache
+from vectorstore.store import ChunkStore
+
+
+@dataclass
+class IndexReport:
+    model: str
+    snapshots_indexed: int
+    chunks_added: int
+    chunks_total: int
+    seconds: float
+
+
+def lexical_dir(settings: Settings) -> Path:
+    return settings.data_dir / "lexical"
+
+
+def _day(d) -> int:
+    return int(d.strftime("%Y%m%d"))
+
+
+def _editions_of() -> dict[str, list[str]]:
+    return {c.id: list(c.editions) for c in load_registry().cities}
+
+
+def latest_snapshots(session) -> dict[int, int]:
+    """document id -> id of its newest snapshot (by fetch time, then id)."""
+    newest = (select(Snapshot.document_id, func.max(Snapshot.fetched_at).label("at"))
+              .group_by(Snapshot.document_id).subquery())
+    rows = session.execute(select(Snapshot.document_id, func.max(Snapshot.id)).join(
+        newest, (Snapshot.document_id == newest.c.document_id) & (Snapshot.fetched_at == newest.c.at))
+        .group_by(Snapshot.document_id))
+    return dict(rows.all())
+
+
+def metadata_for(snapshot: Snapshot, city: str, editions: list[str], latest: bool) -> dict:
+    meta = {"city": city, "language": snapshot.language or "und", "url": snapshot.url,
+            "snapshot_id": snapshot.id, "document_id": snapshot.document_id,
+            "snapshot_date": snapshot.fetched_at.date().isoformat(), "fetched": _day(snapshot.fetched_at),
+            "date": _day(snapshot.published_on or snapshot.fetched_at), "title": snapshot.title or "",
+            "latest": latest}
+    if editions:
+        meta["editions"] = editions
+    return meta
+
+
+def index_snapshots(settings: Settings, model: str | None = None, show_progress: bool = True) -> IndexReport:
+    started = time.perf_counter()
+    model = model or settings.embedding_model
+    embedder = get_embedder(model)
+    store = ChunkStore.open(settings, embedder.name, embedder.dim)
+    editions_of = _editions_of()
+    with session_scope(settings.database) as session:
+        latest_of = latest_snapshots(session)
+        latest = set(latest_of.values())
+        all_ids = list(session.scalars(select(Snapshot.id)))
+        todo_ids = sorted(set(all_ids) - store.indexed_snapshots(all_ids))
+        todo = session.scalars(select(Snapshot).where(Snapshot.id.in_(todo_ids))).all() if todo_ids else []
+        city_of = dict(session.execute(select(Document.id, Document.city)).tuples().all())
+        passages = []  # (snapshot, chunk_id, text, metadata)
+        for snap in todo:
+            city = city_of[snap.document_id]
+            meta = metadata_for(snap, city, editions_of.get(city, []), snap.id in latest)
+            for p in chunk(snap.text, snap.language):
+                passages.append((snap, p.chunk_id(snap.id), p, meta))
+        existing = set(session.scalars(select(Chunk.id).where(Chunk.snapshot_id.in_(todo_ids)))) if todo_ids else set()
+        session.add_all(Chunk(id=cid, snapshot_id=snap.id, start=p.start, end=p.end, text=p.text,
+                              language=snap.language) for snap, cid, p, _ in passages if cid not in existing)
+    _embed_and_add(store, embedder, passages, show_progress)
+    for document_id in {snap.document_id for snap in todo}:
+        store.supersede(document_id, latest_of[document_id])
+    total = rebuild_lexical(settings)
+    return IndexReport(embedder.name, len(todo), len(passages), total, time.perf_counter() - started)
+
+
+def _embed_and_add(store: ChunkStore, embedder, passages: list, show_progress: bool) -> None:
+    batch = 64
+    columns = [TextColumn("embedding with {task.fields[model]}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("chunks"), TimeRemainingColumn()]
+    with Progress(*columns, console=console, disable=not show_progress) as progress:
+        task = progress.add_task("embed", total=len(passages), model=embedder.name)
+        for i in range(0, len(passages), batch):
+            part = passages[i:i + batch]
+            vectors = embedder.passages([p.text for _, _, p, _ in part])
+            store.add(embedder.name, [cid for _, cid, _, _ in part], vectors, [p.text for _, _, p, _ in part],
+                      [meta for *_, meta in part])
+            progress.advance(task, len(part))
+
+
+def rebuild_lexical(settings: Settings) -> int:
+    """Rebuild BM25 over every chunk in the record, with the per-chunk fields that filters need."""
+    editions_of = _editions_of()
+    directory = lexical_dir(settings)
+    cache = TokenCache(directory / "tokens.jsonl")
+    with session_scope(settings.database) as session:
+        latest = set(latest_snapshots(session).values())
+        rows = session.execute(
+            select(Chunk.id, Chunk.text, Chunk.language, Snapshot.id, Snapshot.fetched_at, Snapshot.published_on,
+                   Document.city)
+            .join(Snapshot, Chunk.snapshot_id == Snapshot.id).join(Document, Snapshot.document_id == Document.id)
+            .order_by(Chunk.id)).all()
+    ids, toks, fields = [], [], []
+    for chunk_id, text, language, snapshot_id, fetched_at, published_on, city in rows:
+        ids.append(chunk_id)
+        toks.append(cache.get(chunk_id, text, language))
+        fields.append({"city": city, "language": language or "und", "editions": editions_of.get(city, []),
+                       "date": _day(published_on or fetched_at), "latest": snapshot_id in latest})
+    cache.save()
+    LexicalIndex.build(ids, toks).save(directory)
+    (directory / "fields.json").write_text(json.dumps(fields), encoding="utf-8")
+    return len(ids)

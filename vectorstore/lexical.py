@@ -1,0 +1,145 @@
+"""The lexical half of hybrid search: BM25 (bm25s) over ICU word tokens, normalised per script.
+
+Tokens are lower-cased NFKC words; Arabic loses diacritics and letter variants; words of a language
+with a Snowball stemmer are stemmed. Chinese, Japanese and Thai are split by ICU's dictionaries, so
+`千兆光网` in a query meets `千兆光网` in a page. The index is rebuilt from the record after each
+indexing run; each chunk's tokens are cached so only new chunks are tokenised again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from vectorstore.segment import word_spans, words
+
+STEMMERS = {"en": "english", "fr": "french", "de": "german", "es": "spanish", "pt": "portuguese",
+            "it": "italian", "ru": "russian", "ar": "arabic", "tr": "turkish", "id": "indonesian",
+            "nl": "dutch", "sv": "swedish", "fa": "persian", "hi": "hindi", "el": "greek", "ro": "romanian"}
+_ARABIC_DIACRITICS = re.compile(r"[\u064B-\u065F\u0670\u0640]")
+_ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
+
+
+@lru_cache(maxsize=32)
+def _stemmer(language: str | None):
+    name = STEMMERS.get((language or "").split("-")[0])
+    return Stemmer.Stemmer(name) if name else None
+
+
+def normalise(token: str) -> str:
+    token = unicodedata.normalize("NFKC", token).lower()
+    if any("\u0600" <= c <= "\u06FF" for c in token):
+        token = _ARABIC_DIACRITICS.sub("", token).translate(_ARABIC_LETTERS)
+    return token
+
+
+def query_language(text: str) -> str | None:
+    """A query's language for stemming, from its script: the user rarely says which language they typed."""
+    if re.search(r"[\u0600-\u06FF]", text):
+        return "ar"
+    if re.search(r"[\u0400-\u04FF]", text):
+        return "ru"
+    if re.search(r"[A-Za-z]", text) and not re.search(r"[\u3040-\u30FF\u4E00-\u9FFF\uAC00-\uD7AF\u0E00-\u0E7F]", text):
+        return "en"
+    return None
+
+
+def tokens(text: str, language: str | None) -> list[str]:
+    """Index terms of a text: normalised words, stemmed when the language has a stemmer."""
+    out = [normalise(w) for w in words(text, language)]
+    stemmer = _stemmer(language)
+    return stemmer.stemWords(out) if stemmer else out
+
+
+def term_matches(query: str, text: str, language: str | None) -> list[tuple[int, int]]:
+    """Spans of `text` whose word matches a query term, compared in the passage's language."""
+    wanted = set(tokens(query, language)) | set(tokens(query, None))
+    stemmer = _stemmer(language)
+    spans = []
+    for start, end in word_spans(text, language):
+        word = normalise(text[start:end])
+        if word in wanted or (stemmer and stemmer.stemWord(word) in wanted):
+            spans.append((start, end))
+    return spans
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 over chunks, with the chunk ids in index order so results map back to the record."""
+
+    chunk_ids: list[str]
+    retriever: bm25s.BM25 | None
+
+    @classmethod
+    def build(cls, chunk_ids: list[str], chunk_tokens: list[list[str]]) -> "LexicalIndex":
+        if not chunk_ids:
+            return cls([], None)
+        retriever = bm25s.BM25()
+        retriever.index(chunk_tokens, show_progress=False)
+        return cls(chunk_ids, retriever)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "chunk_ids.json").write_text(json.dumps(self.chunk_ids), encoding="utf-8")
+        if self.retriever is not None:
+            self.retriever.save(str(directory / "bm25"))
+
+    @classmethod
+    def load(cls, directory: Path) -> "LexicalIndex":
+        ids_file = directory / "chunk_ids.json"
+        if not ids_file.exists():
+            return cls([], None)
+        chunk_ids = json.loads(ids_file.read_text(encoding="utf-8"))
+        retriever = bm25s.BM25.load(str(directory / "bm25"), mmap=True) if chunk_ids else None
+        return cls(chunk_ids, retriever)
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None,
+               language: str | None = None) -> list[tuple[str, float]]:
+        """Top-k (chunk id, score) among chunks where `allowed` is true; only chunks sharing a term score."""
+        query_tokens = tokens(query, language or query_language(query))
+        if self.retriever is None or not query_tokens:
+            return []
+        vocab = self.retriever.vocab_dict
+        known = [t for t in query_tokens if t in vocab]
+        if not known:
+            return []
+        k = min(k, len(self.chunk_ids))
+        mask = None if allowed is None else allowed.astype(np.float32)
+        ids, scores = self.retriever.retrieve([known], k=k, show_progress=False, weight_mask=mask)
+        return [(self.chunk_ids[i], float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+
+
+class TokenCache:
+    """Tokens per chunk id in a JSON-lines file, so re-building the index tokenises only new chunks."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._tokens: dict[str, list[str]] = {}
+        if path.exists():
+            with path.open(encoding="utf-8") as f:
+                for line in f:
+                    chunk_id, toks = json.loads(line)
+                    self._tokens[chunk_id] = toks
+        self._new: dict[str, list[str]] = {}
+
+    def get(self, chunk_id: str, text: str, language: str | None) -> list[str]:
+        if chunk_id not in self._tokens:
+            self._tokens[chunk_id] = self._new[chunk_id] = tokens(text, language)
+        return self._tokens[chunk_id]
+
+    def save(self) -> None:
+        if not self._new:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            for chunk_id, toks in self._new.items():
+                f.write(json.dumps([chunk_id, toks], ensure_ascii=False) + "\n")
+        self._new.clear()

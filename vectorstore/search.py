@@ -1,0 +1,140 @@
+"""Hybrid search: dense (Chroma) and lexical (BM25) rankings fused by reciprocal rank.
+
+Dense retrieval carries a query across languages (English finds Arabic); lexical retrieval catches exact
+terms, names and numbers the embedder blurs. Filters apply to both halves before fusion.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from sqlalchemy import select
+
+from evidence.database import session_scope
+from evidence.record import Chunk, Document, Snapshot
+from evidence.settings import Settings
+from vectorstore.embeddings import get_embedder
+from vectorstore.index import lexical_dir
+from vectorstore.lexical import LexicalIndex, term_matches
+from vectorstore.store import ChunkStore
+
+Mode = Literal["hybrid", "dense", "lexical"]
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Filters:
+    city: str | None = None
+    edition: str | None = None
+    language: str | None = None
+    since: date | None = None
+    until: date | None = None
+    history: bool = False  # include superseded snapshots
+
+    def where(self) -> dict | None:
+        clauses = [] if self.history else [{"latest": True}]
+        if self.city:
+            clauses.append({"city": self.city})
+        if self.edition:
+            clauses.append({"editions": {"$contains": self.edition}})
+        if self.language:
+            clauses.append({"language": self.language})
+        if self.since:
+            clauses.append({"date": {"$gte": int(self.since.strftime("%Y%m%d"))}})
+        if self.until:
+            clauses.append({"date": {"$lte": int(self.until.strftime("%Y%m%d"))}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def allows(self, f: dict) -> bool:
+        day = f["date"]
+        return ((self.history or f["latest"]) and (not self.city or f["city"] == self.city)
+                and (not self.edition or self.edition in f["editions"])
+                and (not self.language or f["language"] == self.language)
+                and (not self.since or day >= int(self.since.strftime("%Y%m%d")))
+                and (not self.until or day <= int(self.until.strftime("%Y%m%d"))))
+
+
+@dataclass
+class Hit:
+    chunk_id: str
+    score: float
+    dense_rank: int | None
+    lexical_rank: int | None
+    text: str
+    highlights: list[tuple[int, int]]  # query-term matches, offsets within `text`
+    start: int                         # the passage's offsets within its snapshot's text
+    end: int
+    city: str
+    language: str | None
+    title: str | None
+    url: str
+    snapshot_id: int
+    snapshot_date: str
+    published_on: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@lru_cache(maxsize=4)
+def _lexical(directory: Path, stamp: float) -> tuple[LexicalIndex, list[dict]]:
+    fields_file = directory / "fields.json"
+    fields = json.loads(fields_file.read_text(encoding="utf-8")) if fields_file.exists() else []
+    return LexicalIndex.load(directory), fields
+
+
+def load_lexical(settings: Settings) -> tuple[LexicalIndex, list[dict]]:
+    directory = lexical_dir(settings)
+    stamp = (directory / "fields.json").stat().st_mtime if (directory / "fields.json").exists() else 0.0
+    return _lexical(directory, stamp)
+
+
+def fuse(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: each list adds 1/(k + rank) to the ids it ranks."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, chunk_id in enumerate(ranking, 1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def search(settings: Settings, query: str, k: int = 10, filters: Filters = Filters(), mode: Mode = "hybrid",
+           model: str | None = None) -> list[Hit]:
+    depth = max(50, 5 * k)
+    dense: list[str] = []
+    lexical: list[str] = []
+    if mode in ("hybrid", "dense"):
+        embedder = get_embedder(model or settings.embedding_model)
+        store = ChunkStore.open(settings, embedder.name, embedder.dim)
+        dense = [cid for cid, _ in store.query(embedder.query(query), depth, filters.where())]
+    if mode in ("hybrid", "lexical"):
+        index, fields = load_lexical(settings)
+        allowed = np.fromiter((filters.allows(f) for f in fields), dtype=bool, count=len(fields))
+        lexical = [cid for cid, _ in index.search(query, depth, allowed, filters.language)] if allowed.any() else []
+    fused = fuse([r for r in (dense, lexical) if r])[:k]
+    return _hits(settings, query, fused, {c: n for n, c in enumerate(dense, 1)}, {c: n for n, c in enumerate(lexical, 1)})
+
+
+def _hits(settings, query, fused, dense_rank, lexical_rank) -> list[Hit]:
+    if not fused:
+        return []
+    with session_scope(settings.database) as session:
+        rows = {c.id: (c, s, d) for c, s, d in session.execute(
+            select(Chunk, Snapshot, Document).join(Snapshot, Chunk.snapshot_id == Snapshot.id)
+            .join(Document, Snapshot.document_id == Document.id).where(Chunk.id.in_([cid for cid, _ in fused])))}
+    hits = []
+    for chunk_id, score in fused:
+        if chunk_id not in rows:
+            continue  # indexed in Chroma but gone from this record (another database): skip, never invent
+        c, s, d = rows[chunk_id]
+        hits.append(Hit(chunk_id, score, dense_rank.get(chunk_id), lexical_rank.get(chunk_id), c.text,
+                        term_matches(query, c.text, c.language), c.start, c.end, d.city, s.language, s.title,
+                        s.url, s.id, s.fetched_at.date().isoformat(),
+                        s.published_on.isoformat() if s.published_on else None))
+    return hits
