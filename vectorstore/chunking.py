@@ -67,11 +67,14 @@ def chunk(text: str, language: str | None, max_tokens: int = MAX_TOKENS,
         passages.append(_passage(text, units[i][0], units[j - 1][1]))
         if j >= len(units):
             break
-        # step back over trailing sentences worth up to `overlap_tokens`, so context carries over
+        # repeat trailing sentences until about `overlap_tokens` carry over (at least one short sentence)
         k, back = j, 0
-        while k - 1 > i and back + approx_tokens(text[units[k - 1][0]:units[k - 1][1]]) <= overlap_tokens:
+        while k - 1 > i and back < overlap_tokens:
+            size = approx_tokens(text[units[k - 1][0]:units[k - 1][1]])
+            if size > max_tokens // 2:
+                break
             k -= 1
-            back += approx_tokens(text[units[k][0]:units[k][1]])
+            back += size
         i = k
     return passages
 

@@ -61,7 +61,7 @@ def evaluate_retrieval(settings: Settings, gold_path: Path, k: int = 10, model: 
     modes = {m: {"questions": 0, "documents": 0, "found": 0} for m in MODES}
     per_question = []
     with session_scope(settings.database) as session:
-        doc_of_snapshot = dict(session.execute(select(Snapshot.id, Snapshot.document_id)).tuples().all())
+        doc_of_snapshot = {snap: doc for snap, doc in session.execute(select(Snapshot.id, Snapshot.document_id))}
     for row in questions:
         wanted = {documents.get((row["city"], p.strip())) or documents.get((None, p.strip()))
                   for p in row["documents"].split(";") if p.strip()}

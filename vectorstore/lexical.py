@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import bm25s
+import bm25s.stopwords as stopword_lists
 import numpy as np
 import Stemmer
 
@@ -24,6 +25,12 @@ from vectorstore.segment import word_spans, words
 STEMMERS = {"en": "english", "fr": "french", "de": "german", "es": "spanish", "pt": "portuguese",
             "it": "italian", "ru": "russian", "ar": "arabic", "tr": "turkish", "id": "indonesian",
             "nl": "dutch", "sv": "swedish", "fa": "persian", "hi": "hindi", "el": "greek", "ro": "romanian"}
+STOPWORDS = {"en": stopword_lists.STOPWORDS_EN_PLUS, "zh": stopword_lists.STOPWORDS_CHINESE,
+             "fr": stopword_lists.STOPWORDS_FRENCH, "de": stopword_lists.STOPWORDS_GERMAN,
+             "es": stopword_lists.STOPWORDS_SPANISH, "pt": stopword_lists.STOPWORDS_PORTUGUESE,
+             "it": stopword_lists.STOPWORDS_ITALIAN, "ru": stopword_lists.STOPWORDS_RUSSIAN,
+             "ko": stopword_lists.STOPWORDS_KOREAN, "tr": stopword_lists.STOPWORDS_TURKISH,
+             "nl": stopword_lists.STOPWORDS_DUTCH, "sv": stopword_lists.STOPWORDS_SWEDISH}
 _ARABIC_DIACRITICS = re.compile(r"[\u064B-\u065F\u0670\u0640]")
 _ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
 
@@ -32,6 +39,11 @@ _ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا",
 def _stemmer(language: str | None):
     name = STEMMERS.get((language or "").split("-")[0])
     return Stemmer.Stemmer(name) if name else None
+
+
+@lru_cache(maxsize=32)
+def _stopwords(language: str | None) -> frozenset[str]:
+    return frozenset(normalise(w) for w in STOPWORDS.get((language or "").split("-")[0], ()))
 
 
 def normalise(token: str) -> str:
@@ -53,8 +65,9 @@ def query_language(text: str) -> str | None:
 
 
 def tokens(text: str, language: str | None) -> list[str]:
-    """Index terms of a text: normalised words, stemmed when the language has a stemmer."""
-    out = [normalise(w) for w in words(text, language)]
+    """Index terms of a text: normalised words without stopwords, stemmed when the language has a stemmer."""
+    stop = _stopwords(language)
+    out = [t for t in (normalise(w) for w in words(text, language)) if t not in stop]
     stemmer = _stemmer(language)
     return stemmer.stemWords(out) if stemmer else out
 
