@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-noto-core poppler-utils
+
+.PHONY: demo test install system clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +19,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-demo: install
+# Debian packages: Chromium for the browser test and the sample's PDFs, CJK/Arabic fonts for charts.
+system:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+		echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+demo: install system
 	$(BIN)/python -m evidence.demo
 
-test: install
+test: install system
 	$(BIN)/python -m pytest -q
 
 clean:

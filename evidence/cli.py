@@ -22,11 +22,21 @@ app.add_typer(frameworks_app, name="frameworks")
 app.add_typer(cities_app, name="cities")
 app.add_typer(weights_app, name="weights")
 app.add_typer(db_app, name="db")
+from collector.cli import crawl, documents_app, sample_app  # noqa: E402
+app.command("crawl")(crawl)
+app.add_typer(sample_app, name="sample")
+app.add_typer(documents_app, name="documents")
 
 from vectorstore.cli import index_app, search  # noqa: E402  (sub-commands of each pipeline part)
 
 app.add_typer(index_app, name="index")
 app.command("search")(search)
+from scoring.cli import app as score_app  # noqa: E402
+app.add_typer(score_app, name="score")
+from review.cli import review_app, reviewers_app, serve  # noqa: E402
+app.add_typer(review_app, name="review")
+app.add_typer(reviewers_app, name="reviewers")
+app.command("serve")(serve)
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
 
