@@ -53,13 +53,40 @@ class Filters:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def allows(self, f: dict) -> bool:
-        day = f["date"]
-        return ((self.history or f["latest"]) and (not self.city or f["city"] == self.city)
-                and (not self.edition or self.edition in f["editions"])
-                and (not self.language or f["language"] == self.language)
-                and (not self.since or day >= int(self.since.strftime("%Y%m%d")))
-                and (not self.until or day <= int(self.until.strftime("%Y%m%d"))))
+    def mask(self, fields: "ChunkFields") -> np.ndarray:
+        """The chunks the lexical half may return, computed column-wise over every chunk at once."""
+        allowed = np.ones(len(fields.city), dtype=bool) if self.history else fields.latest.copy()
+        if self.city:
+            allowed &= fields.city == self.city
+        if self.edition:
+            allowed &= fields.in_edition(self.edition)
+        if self.language:
+            allowed &= fields.language == self.language
+        if self.since:
+            allowed &= fields.date >= int(self.since.strftime("%Y%m%d"))
+        if self.until:
+            allowed &= fields.date <= int(self.until.strftime("%Y%m%d"))
+        return allowed
+
+
+@dataclass
+class ChunkFields:
+    """Per-chunk filter fields of the lexical index, as columns (one entry per indexed chunk)."""
+
+    city: np.ndarray
+    language: np.ndarray
+    date: np.ndarray
+    latest: np.ndarray
+    editions: list[list[str]]
+
+    @classmethod
+    def from_rows(cls, rows: list[dict]) -> "ChunkFields":
+        return cls(np.array([r["city"] for r in rows], dtype=object), np.array([r["language"] for r in rows], dtype=object),
+                   np.array([r["date"] for r in rows], dtype=np.int64), np.array([r["latest"] for r in rows], dtype=bool),
+                   [r["editions"] for r in rows])
+
+    def in_edition(self, edition: str) -> np.ndarray:
+        return np.fromiter((edition in e for e in self.editions), dtype=bool, count=len(self.editions))
 
 
 @dataclass
@@ -83,13 +110,13 @@ class Hit:
 
 
 @lru_cache(maxsize=4)
-def _lexical(directory: Path, stamp: float) -> tuple[LexicalIndex, list[dict]]:
+def _lexical(directory: Path, stamp: float) -> tuple[LexicalIndex, ChunkFields]:
     fields_file = directory / "fields.json"
-    fields = json.loads(fields_file.read_text(encoding="utf-8")) if fields_file.exists() else []
-    return LexicalIndex.load(directory), fields
+    rows = json.loads(fields_file.read_text(encoding="utf-8")) if fields_file.exists() else []
+    return LexicalIndex.load(directory), ChunkFields.from_rows(rows)
 
 
-def load_lexical(settings: Settings) -> tuple[LexicalIndex, list[dict]]:
+def load_lexical(settings: Settings) -> tuple[LexicalIndex, ChunkFields]:
     directory = lexical_dir(settings)
     stamp = (directory / "fields.json").stat().st_mtime if (directory / "fields.json").exists() else 0.0
     return _lexical(directory, stamp)
@@ -115,7 +142,7 @@ def search(settings: Settings, query: str, k: int = 10, filters: Filters = Filte
         dense = [cid for cid, _ in store.query(embedder.query(query), depth, filters.where())]
     if mode in ("hybrid", "lexical"):
         index, fields = load_lexical(settings)
-        allowed = np.fromiter((filters.allows(f) for f in fields), dtype=bool, count=len(fields))
+        allowed = filters.mask(fields)
         lexical = [cid for cid, _ in index.search(query, depth, allowed, filters.language)] if allowed.any() else []
     fused = fuse([r for r in (dense, lexical) if r])[:k]
     return _hits(settings, query, fused, {c: n for n, c in enumerate(dense, 1)}, {c: n for n, c in enumerate(lexical, 1)})
