@@ -38,7 +38,7 @@ class Filters:
     history: bool = False  # include superseded snapshots
 
     def where(self) -> dict | None:
-        clauses = [] if self.history else [{"latest": True}]
+        clauses: list[dict] = []  # superseded snapshots live in the history collection, not behind a filter
         if self.city:
             clauses.append({"city": self.city})
         if self.edition:
@@ -139,7 +139,7 @@ def search(settings: Settings, query: str, k: int = 10, filters: Filters = Filte
     if mode in ("hybrid", "dense"):
         embedder = get_embedder(model or settings.embedding_model)
         store = ChunkStore.open(settings, embedder.name, embedder.dim)
-        dense = [cid for cid, _ in store.query(embedder.query(query), depth, filters.where())]
+        dense = [cid for cid, _ in store.query(embedder.query(query), depth, filters.where(), filters.history)]
     if mode in ("hybrid", "lexical"):
         index, fields = load_lexical(settings)
         allowed = filters.mask(fields)

@@ -1,13 +1,17 @@
 """The dense half: one Chroma collection per embedding model, persistent locally or on a Chroma server.
 
 The collection records the model that built it and refuses vectors from any other, so an index is never
-a mix of models; switching model builds (and searches) that model's own collection. We always hand
+a mix of models; switching model builds (and searches) that model's own collection. Chunks of superseded
+snapshots move to a companion `-history` collection: the default search then needs no metadata filter,
+which keeps Chroma on its fast unfiltered path (a filter that matches everything costs ~10x). We always hand
 Chroma our own embeddings: its default embedding function would try to download a model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
@@ -20,13 +24,17 @@ BATCH = 2000
 
 
 def client_for(settings: Settings):
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
-        return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
-                                   ssl=url.scheme == "https")
-    path = settings.data_dir / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path))
+    return _client(settings.chroma_url, str((settings.data_dir / "chroma").resolve()))
+
+
+@lru_cache(maxsize=8)
+def _client(chroma_url: str | None, path: str):
+    """One client per server or directory for the process: opening one costs more than a query."""
+    if chroma_url:
+        url = urlparse(chroma_url)
+        return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https")
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=path)
 
 
 def collection_name(model: str) -> str:
@@ -35,18 +43,22 @@ def collection_name(model: str) -> str:
 
 @dataclass
 class ChunkStore:
-    collection: "chromadb.Collection"
+    collection: "chromadb.Collection"  # chunks of every document's latest snapshot
+    history: "chromadb.Collection"     # chunks of superseded snapshots
     model: str
 
     @classmethod
     def open(cls, settings: Settings, model: str, dim: int) -> "ChunkStore":
-        collection = client_for(settings).get_or_create_collection(
-            collection_name(model), embedding_function=None,
-            metadata={"embedding_model": model, "dim": dim, "hnsw:space": "cosine"})
-        built_with = (collection.metadata or {}).get("embedding_model")
-        if built_with != model:
-            raise EvidenceError(f"Chroma collection {collection.name} was built with {built_with!r}, not {model!r}")
-        return cls(collection, model)
+        client = client_for(settings)
+        collections = []
+        for name in (collection_name(model), collection_name(model) + "-history"):
+            collection = client.get_or_create_collection(
+                name, embedding_function=None, metadata={"embedding_model": model, "dim": dim, "hnsw:space": "cosine"})
+            built_with = (collection.metadata or {}).get("embedding_model")
+            if built_with != model:
+                raise EvidenceError(f"Chroma collection {collection.name} was built with {built_with!r}, not {model!r}")
+            collections.append(collection)
+        return cls(collections[0], collections[1], model)
 
     def add(self, model: str, ids: list[str], vectors: np.ndarray, texts: list[str], metadatas: list[dict]) -> None:
         if model != self.model:
@@ -57,27 +69,34 @@ class ChunkStore:
 
     def indexed_snapshots(self, snapshot_ids: list[int]) -> set[int]:
         found: set[int] = set()
-        for i in range(0, len(snapshot_ids), 500):
-            got = self.collection.get(where={"snapshot_id": {"$in": snapshot_ids[i:i + 500]}}, include=["metadatas"])
-            found.update(m["snapshot_id"] for m in got["metadatas"])
+        for collection in (self.collection, self.history):
+            for i in range(0, len(snapshot_ids), 500):
+                got = collection.get(where={"snapshot_id": {"$in": snapshot_ids[i:i + 500]}}, include=["metadatas"])
+                found.update(m["snapshot_id"] for m in got["metadatas"])
         return found
 
     def supersede(self, document_id: int, latest_snapshot: int) -> None:
         """Older snapshots of a document stay retrievable for history but leave the default search."""
-        got = self.collection.get(where={"$and": [{"document_id": document_id}, {"latest": True}]},
-                                  include=["metadatas"])
-        stale = [(i, {**m, "latest": False}) for i, m in zip(got["ids"], got["metadatas"])
-                 if m["snapshot_id"] != latest_snapshot]
-        if stale:
-            self.collection.update(ids=[i for i, _ in stale], metadatas=[m for _, m in stale])
+        got = self.collection.get(where={"document_id": document_id},
+                                  include=["metadatas", "embeddings", "documents"])
+        stale = [n for n, m in enumerate(got["metadatas"]) if m["snapshot_id"] != latest_snapshot]
+        if not stale:
+            return
+        ids = [got["ids"][n] for n in stale]
+        self.history.upsert(ids=ids, embeddings=[got["embeddings"][n] for n in stale],
+                            documents=[got["documents"][n] for n in stale],
+                            metadatas=[{**got["metadatas"][n], "latest": False} for n in stale])
+        self.collection.delete(ids=ids)
 
-    def query(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
-        count = self.collection.count()
-        if count == 0:
-            return []
-        got = self.collection.query(query_embeddings=[vector.tolist()], n_results=min(k, count), where=where,
-                                    include=["distances"])
-        return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
+    def query(self, vector: np.ndarray, k: int, where: dict | None, history: bool = False) -> list[tuple[str, float]]:
+        found: list[tuple[str, float]] = []
+        for collection in (self.collection, self.history) if history else (self.collection,):
+            count = collection.count()
+            if count:
+                got = collection.query(query_embeddings=[vector.tolist()], n_results=min(k, count), where=where,
+                                       include=["distances"])
+                found += [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
+        return sorted(found, key=lambda hit: -hit[1])[:k]
 
     def count(self) -> int:
         return self.collection.count()
