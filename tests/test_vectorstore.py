@@ -204,3 +204,21 @@ def test_against_a_real_chroma_server(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_fusion_weighs_a_partial_lexical_match_down():
+    from vectorstore.search import fuse
+
+    dense = [("arabic-5g-page", 1.0), ("english-page", 1.0)]
+    lexical = [("english-page", 0.1 ** 2)]  # shares one term of a ten-term query
+    assert [cid for cid, _ in fuse([dense, lexical])][0] == "arabic-5g-page"
+    assert [cid for cid, _ in fuse([dense, [("english-page", 1.0)]])][0] == "english-page"
+
+
+def test_lexical_coverage_counts_the_query_terms_a_chunk_contains():
+    from vectorstore.lexical import LexicalIndex
+
+    index = LexicalIndex.build(["a", "b"], [tokens("gigabit fibre covers every district", "en"),
+                                            tokens("5G stations", "en")])
+    coverage = {cid: c for cid, _, c in index.search("gigabit fibre 5G district", 5)}
+    assert coverage["a"] == pytest.approx(3 / 4) and coverage["b"] == pytest.approx(1 / 4)

