@@ -116,6 +116,12 @@ def _lexical(directory: Path, stamp: float) -> tuple[LexicalIndex, ChunkFields]:
     return LexicalIndex.load(directory), ChunkFields.from_rows(rows)
 
 
+@lru_cache(maxsize=4096)
+def query_vector(model: str, query: str) -> np.ndarray:
+    """Query embeddings are reused: the proposer asks the same ladder queries for every city."""
+    return get_embedder(model).query(query)
+
+
 def load_lexical(settings: Settings) -> tuple[LexicalIndex, ChunkFields]:
     directory = lexical_dir(settings)
     stamp = (directory / "fields.json").stat().st_mtime if (directory / "fields.json").exists() else 0.0
@@ -139,7 +145,8 @@ def search(settings: Settings, query: str, k: int = 10, filters: Filters = Filte
     if mode in ("hybrid", "dense"):
         embedder = get_embedder(model or settings.embedding_model)
         store = ChunkStore.open(settings, embedder.name, embedder.dim)
-        dense = [(cid, 1.0) for cid, _ in store.query(embedder.query(query), depth, filters.where(), filters.history)]
+        vector = query_vector(embedder.name, query)
+        dense = [(cid, 1.0) for cid, _ in store.query(vector, depth, filters.where(), filters.history)]
     if mode in ("hybrid", "lexical"):
         index, fields = load_lexical(settings)
         allowed = filters.mask(fields)
