@@ -37,6 +37,9 @@ from review.cli import review_app, reviewers_app, serve  # noqa: E402
 app.add_typer(review_app, name="review")
 app.add_typer(reviewers_app, name="reviewers")
 app.command("serve")(serve)
+from review.proposer.cli import eval_command, propose  # noqa: E402
+app.command("propose")(propose)
+app.command("eval")(eval_command)
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
 

@@ -50,6 +50,10 @@ class Page(Base):
     last_outcome: Mapped[str | None] = mapped_column(String(30))
     last_reason: Mapped[str | None] = mapped_column(Text)
     last_checked_at: Mapped[datetime | None]
+    # the snapshot its last successful fetch matched, and the in-scope links it had: a 304 or a resumed
+    # crawl follows these without downloading the page again
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
+    links: Mapped[list] = mapped_column(default=list)
 
 
 class Document(Base):
@@ -82,6 +86,20 @@ class Snapshot(Base):
     document: Mapped[Document] = relationship(back_populates="snapshots")
 
 
+class Crawl(Base):
+    """One crawl run over a scope (edition, cities, sources); a killed or paused run is resumed, not redone."""
+
+    __tablename__ = "crawls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition: Mapped[str] = mapped_column(String(40))
+    scope: Mapped[str] = mapped_column(String(64), index=True)  # hash of the (city, source URL) pairs
+    cities: Mapped[list] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(20), default="running")  # running | paused | finished
+    pid: Mapped[int | None]
+    started_at: Mapped[datetime] = mapped_column(default=now)
+    finished_at: Mapped[datetime | None]
+
+
 class Fetch(Base):
     """Every attempt to fetch a URL, including failures: failures are data."""
 
@@ -91,9 +109,12 @@ class Fetch(Base):
     city: Mapped[str] = mapped_column(String(80), index=True)
     at: Mapped[datetime] = mapped_column(default=now)
     status: Mapped[int | None]
-    outcome: Mapped[str] = mapped_column(String(30))  # new-snapshot | unchanged | not-modified | failed | refused
+    # new-snapshot | unchanged | duplicate (same text as another URL's document) | not-modified |
+    # redirected | failed | refused
+    outcome: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str | None] = mapped_column(Text)
     snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
+    crawl_id: Mapped[int | None] = mapped_column(ForeignKey("crawls.id"), index=True)
 
 
 class Chunk(Base):
@@ -169,6 +190,40 @@ class Decision(Base):
     level: Mapped[int | None]
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
+    # place in its proposal's history (1, 2, ...): unique, so of two people deciding from the same
+    # version only one is recorded and the other is told (review.decisions)
+    sequence: Mapped[int | None]
+    __table_args__ = (UniqueConstraint("proposal_id", "sequence", name="uq_decisions_proposal_id_sequence"),)
+
+
+class Assignment(Base):
+    """The author opening items to a reviewer: an edition, optionally narrowed to a city and an indicator."""
+
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    edition: Mapped[str] = mapped_column(String(40))
+    city: Mapped[str | None] = mapped_column(String(80))  # None: every city
+    indicator: Mapped[str | None] = mapped_column(String(80))  # None: every indicator
+    opened_by: Mapped[int] = mapped_column(ForeignKey("reviewers.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=now)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
+    closed_at: Mapped[datetime | None]
+
+
+class Attachment(Base):
+    """Evidence attached by an `attach` decision: a URL to crawl or an uploaded file, kept for re-review."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # url | file
+    url: Mapped[str | None] = mapped_column(String(2000))
+    filename: Mapped[str | None] = mapped_column(String(300))
+    sha256: Mapped[str | None] = mapped_column(String(64))  # the file's bytes, stored by hash in the data dir
+    size: Mapped[int | None]
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | collected
 
 
 class Score(Base):

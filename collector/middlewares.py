@@ -1,0 +1,143 @@
+"""Downloader middlewares: the crawl's rules that Scrapy does not have built in, one job each."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from scrapy import Request
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
+from twisted.internet.task import deferLater
+
+
+class CrawlerComponent:
+    """A Scrapy component that keeps the crawler (the spider holds the crawl's state: sources, known pages)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+
+class Refused(IgnoreRequest):
+    """We decided not to fetch this URL (the reason is recorded as a `refused` fetch)."""
+
+
+class AlreadyFetched(IgnoreRequest):
+    """This run recorded the URL before it was interrupted."""
+
+
+def in_domains(host: str, domains) -> bool:
+    """Is the host one of the domains or a subdomain of one? (hosts, not netlocs: ports do not matter)"""
+    host = (host or "").lower().rstrip(".")
+    return any(host == d or host.endswith("." + d) for d in (d.lower().lstrip(".") for d in domains))
+
+
+def private_kind(address: str) -> str | None:
+    """'loopback', 'private', ... for addresses a crawler of public sites must not reach; None if public."""
+    ip = ipaddress.ip_address(address)
+    for kind in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+        if getattr(ip, f"is_{kind}"):
+            return kind.replace("_", "-")
+    return None
+
+
+class SourceGuard(CrawlerComponent):
+    """Keeps each request inside its source's domains and away from private and loopback addresses, unless the
+    source allows them (the bundled sample does). Runs before robots.txt is fetched, and again on every
+    redirect, so neither a link nor a redirect can walk the crawler into an internal network."""
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.verdicts: dict[str, str | None] = {}
+
+    async def process_request(self, request: Request) -> None:
+        host = urlparse_cached(request).hostname or ""
+        source = request.meta.get("source")
+        if source and not in_domains(host, source["allowed_domains"]):
+            raise Refused(f"{host} is outside the source's allowed domains ({', '.join(source['allowed_domains'])})")
+        sources = [source] if source else self.crawler.spider.sources_of_host(host)
+        if sources and all(s["allow_private"] for s in sources):
+            return None
+        if host not in self.verdicts:
+            self.verdicts[host] = await self._private(host)
+        if self.verdicts[host]:
+            raise Refused(f"{host} {self.verdicts[host]}; the source does not allow private addresses")
+        return None
+
+    async def _private(self, host: str) -> str | None:
+        try:
+            address = str(ipaddress.ip_address(host))
+        except ValueError:
+            from twisted.internet import reactor  # imported late: Scrapy installs the reactor first
+
+            try:  # Scrapy's caching resolver: the address checked is the address connected to
+                address = await maybe_deferred_to_future(reactor.resolve(host))
+            except Exception:
+                return None  # the download itself fails and records the DNS error
+        kind = private_kind(address)
+        return f"resolves to {kind} address {address}" if kind else None
+
+
+class SkipFetched(CrawlerComponent):
+    """A resumed run never fetches a URL it already recorded (a redirect may lead back to one)."""
+
+    def process_request(self, request: Request) -> None:
+        if request.meta.get("page") and request.url in self.crawler.spider.fetched_before:
+            raise AlreadyFetched(f"{request.url} was recorded earlier in this crawl")
+
+
+class RobotsTxt(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, with every waiting request getting the rules.
+
+    Scrapy 2.19 awaits the pending robots.txt Deferred through asFuture(), which consumes its result: the
+    first request waiting for a host's robots.txt gets the parser, every other one gets None, which means
+    "allowed" (scrapy/scrapy#6802 made that change). A burst of first requests to a host, as a resumed crawl
+    sends, then walked straight into forbidden sections. The parser is in self._parsers once fetched."""
+
+    async def robot_parser(self, request):
+        parser = await super().robot_parser(request)
+        if parser is None:
+            stored = self._parsers.get(urlparse_cached(request).netloc)
+            parser = None if isinstance(stored, Deferred) else stored
+        return parser
+
+
+class ConditionalRequests(CrawlerComponent):
+    """Asks only for what changed: If-None-Match / If-Modified-Since from the page's stored validators."""
+
+    def process_request(self, request: Request) -> None:
+        known = self.crawler.spider.known.get(request.url) if request.meta.get("page") else None
+        for header, key in ((b"If-None-Match", "etag"), (b"If-Modified-Since", "last_modified")):
+            request.headers.pop(header, None)  # a redirect copies the first URL's headers
+            if known and known.get(key):
+                request.headers[header] = known[key]
+
+
+class BackoffRetry(RetryMiddleware):
+    """Scrapy's retries, spaced out: the n-th retry waits RETRY_BACKOFF × 2^(n-1) seconds, so a struggling
+    server gets air instead of an immediate second hit."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.backoff = settings.getfloat("RETRY_BACKOFF", 1.0)
+
+    async def process_response(self, request, response):
+        return await self._later(super().process_response(request, response))
+
+    async def process_exception(self, request, exception):
+        return await self._later(super().process_exception(request, exception))
+
+    async def _later(self, result):
+        if isinstance(result, Request) and self.backoff > 0:
+            from twisted.internet import reactor
+
+            delay = self.backoff * 2 ** (result.meta.get("retry_times", 1) - 1)
+            await maybe_deferred_to_future(deferLater(reactor, delay))
+        return result

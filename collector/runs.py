@@ -1,0 +1,136 @@
+"""Crawl runs in the record: start or resume one, what it already fetched, what it found.
+
+The database, not Scrapy's job directory, is the truth about a run: every page is recorded in its own
+transaction, so a run killed at any instant knows exactly which pages are finished. A run that stopped
+cleanly (Ctrl-C, --max-pages) also keeps Scrapy's JOBDIR (its queue); one that was killed loses that
+directory, which a kill leaves half-written, and is rebuilt from the record instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from evidence.errors import EvidenceError
+from evidence.record import Crawl, Fetch, Page, Snapshot, SourceRow, now
+
+
+@dataclass(frozen=True)
+class CrawlSource:
+    """A source as the crawler uses it (registry or sample), with its row id once recorded."""
+
+    city: str
+    url: str
+    allowed_domains: tuple[str, ...]
+    allow_private: bool = False
+    kind: str = "portal"
+    id: int | None = None
+
+    def plan(self) -> dict:
+        return {"id": self.id, "city": self.city, "url": self.url, "allowed_domains": list(self.allowed_domains),
+                "allow_private": self.allow_private}
+
+
+def scope_key(edition: str, sources: list[CrawlSource]) -> str:
+    pairs = sorted((s.city, s.url) for s in sources)
+    return hashlib.sha256(json.dumps([edition, pairs]).encode()).hexdigest()
+
+
+def record_sources(session: Session, sources: list[CrawlSource]) -> list[CrawlSource]:
+    """Upsert a row per source (the registry stays the truth; the row carries crawl state)."""
+    out = []
+    for s in sources:
+        row = session.scalars(select(SourceRow).where(SourceRow.city == s.city, SourceRow.url == s.url)).first()
+        if row is None:
+            row = SourceRow(city=s.city, url=s.url)
+            session.add(row)
+        row.kind, row.allowed_domains, row.allow_private = s.kind, list(s.allowed_domains), s.allow_private
+        session.flush()
+        out.append(CrawlSource(s.city, s.url, s.allowed_domains, s.allow_private, s.kind, row.id))
+    return out
+
+
+def begin(session: Session, edition: str, sources: list[CrawlSource], jobs_dir: Path,
+          restart: bool = False) -> tuple[Crawl, bool]:
+    """The run to do now: the unfinished run of the same scope (resumed), or a new one. Returns (run, resumed)."""
+    scope = scope_key(edition, sources)
+    run = session.scalars(select(Crawl).where(Crawl.scope == scope, Crawl.state.in_(("running", "paused")))
+                          .order_by(Crawl.id.desc())).first()
+    if run is not None and run.state == "running" and _alive(run.pid):
+        raise EvidenceError(f"crawl {run.id} of this scope is still running (pid {run.pid}); wait for it or stop it")
+    if run is not None and restart:
+        run.state, run.finished_at = "abandoned", now()
+        run = None
+    if run is None:
+        run = Crawl(edition=edition, scope=scope, cities=sorted({s.city for s in sources}))
+        session.add(run)
+        session.flush()
+        shutil.rmtree(job_dir(jobs_dir, run.id), ignore_errors=True)  # a fresh database over an old data dir
+        resumed = False
+    else:
+        if run.state == "running":  # killed: its JOBDIR may be torn; the record knows what is finished
+            shutil.rmtree(job_dir(jobs_dir, run.id) / "jobdir", ignore_errors=True)
+        resumed = True
+    run.state, run.pid = "running", os.getpid()
+    return run, resumed
+
+
+def job_dir(jobs_dir: Path, crawl_id: int) -> Path:
+    """Where a run keeps its plan, its Scrapy log and its JOBDIR (`jobdir/`)."""
+    return jobs_dir / f"crawl-{crawl_id}"
+
+
+def _alive(pid: int | None) -> bool:
+    """Is that pid a live `evidence` process other than this one? (pids are reused: check what it runs)"""
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return b"evidence" in cmdline and "\nState:\tZ" not in status
+
+
+def finish(session: Session, crawl_id: int, complete: bool) -> str:
+    run = session.get(Crawl, crawl_id)
+    run.state = "finished" if complete else "paused"
+    run.finished_at = now() if complete else None
+    return run.state
+
+
+def fetched_in(session: Session, crawl_id: int) -> dict[str, list[str]]:
+    """URLs this run already recorded, with the links each had (a resumed run follows them unfetched)."""
+    urls = set(session.scalars(select(Fetch.url).where(Fetch.crawl_id == crawl_id)))
+    links = dict(session.execute(select(Page.url, Page.links).where(Page.url.in_(urls))).all()) if urls else {}
+    return {url: links.get(url) or [] for url in urls}
+
+
+def known_pages(session: Session, cities: list[str]) -> dict[str, dict]:
+    """Validators and links of the pages these cities already have snapshots of: conditional requests."""
+    rows = session.execute(select(Page.url, Page.etag, Page.last_modified, Page.links)
+                           .where(Page.city.in_(cities), Page.snapshot_id.is_not(None))).all()
+    return {url: {"etag": etag, "last_modified": modified, "links": links or []}
+            for url, etag, modified, links in rows}
+
+
+def summary(session: Session, crawl_id: int) -> dict:
+    """Outcome counts per city for one run, and the run's state."""
+    run = session.get(Crawl, crawl_id)
+    rows = session.execute(select(Fetch.city, Fetch.outcome).where(Fetch.crawl_id == crawl_id)).all()
+    per_city: dict[str, Counter] = {city: Counter() for city in run.cities}
+    for city, outcome in rows:
+        per_city.setdefault(city, Counter())[outcome] += 1
+    snapshots = session.scalars(select(Snapshot.id).join(Fetch, Fetch.snapshot_id == Snapshot.id)
+                                .where(Fetch.crawl_id == crawl_id, Fetch.outcome == "new-snapshot")).all()
+    return {"crawl": run.id, "edition": run.edition, "state": run.state, "cities": run.cities,
+            "started_at": run.started_at, "finished_at": run.finished_at, "new_snapshots": len(snapshots),
+            "fetches": len(rows), "outcomes": {city: dict(counts) for city, counts in sorted(per_city.items())}}

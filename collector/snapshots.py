@@ -1,0 +1,142 @@
+"""Recording fetches: immutable snapshots when a document's text changes, a Fetch row for every attempt.
+
+Raw bytes are stored once per content hash under `<data dir>/raw/ab/<sha256>`; text and metadata go to the
+record. Outcomes: `new-snapshot` (text never seen at this URL's document), `unchanged` (same text as the
+URL's last snapshot), `duplicate` (the same text is already the current content of another URL: one
+document, two URLs), `not-modified` (a 304 to a conditional request), `redirected`, `failed`, `refused`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from evidence.record import Document, Fetch, Page, Snapshot, now
+
+if TYPE_CHECKING:  # the extractor's libraries are heavy; readers of the record need none of them
+    from collector.extract import Extraction
+
+
+@dataclass
+class FetchResult:
+    """What the crawler learnt about one URL; the recorder turns it into rows."""
+
+    url: str
+    city: str
+    outcome: str  # fetched | not-modified | redirected | failed | refused
+    source_id: int | None = None
+    status: int | None = None
+    reason: str | None = None
+    body: bytes | None = field(default=None, repr=False)
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    extraction: Extraction | None = field(default=None, repr=False)
+    links: list[str] = field(default_factory=list, repr=False)
+    redirect_to: str | None = None
+
+
+def store_raw(data_dir: Path, body: bytes) -> str:
+    """Write the bytes under their SHA-256 (once: same bytes, same file) and return the hash."""
+    digest = hashlib.sha256(body).hexdigest()
+    target = data_dir / "raw" / digest[:2] / digest
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent)  # rename is atomic: a killed crawl leaves no torn file
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+        os.replace(tmp, target)
+    return digest
+
+
+def raw_path(data_dir: Path, digest: str) -> Path:
+    return data_dir / "raw" / digest[:2] / digest
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record(session: Session, result: FetchResult, data_dir: Path, crawl_id: int | None = None) -> str:
+    """Record one fetch result in the session; returns the outcome as stored."""
+    page = _page(session, result)
+    snapshot: Snapshot | None = None
+    outcome, reason = result.outcome, result.reason
+    if result.outcome == "fetched":
+        assert result.extraction is not None and result.body is not None
+        outcome, snapshot, reason = _snapshot(session, page, result, data_dir)
+        page.etag, page.last_modified, page.links = result.etag, result.last_modified, result.links
+    elif result.outcome == "not-modified":
+        snapshot = session.get(Snapshot, page.snapshot_id) if page.snapshot_id else None
+    elif result.outcome == "redirected":
+        target = session.scalars(select(Page).where(Page.url == result.redirect_to)).first()
+        page.document_id = target.document_id if target else page.document_id
+        reason = reason or f"redirected to {result.redirect_to}"
+    if snapshot is not None:
+        page.snapshot_id, page.document_id = snapshot.id, snapshot.document_id
+    page.last_status, page.last_outcome, page.last_reason, page.last_checked_at = result.status, outcome, reason, now()
+    session.add(Fetch(url=result.url, city=result.city, status=result.status, outcome=outcome, reason=reason,
+                      snapshot_id=snapshot.id if snapshot else None, crawl_id=crawl_id))
+    return outcome
+
+
+def _page(session: Session, result: FetchResult) -> Page:
+    page = session.scalars(select(Page).where(Page.url == result.url)).first()
+    if page is None:
+        page = Page(url=result.url, city=result.city, source_id=result.source_id, links=[])
+        session.add(page)
+        session.flush()
+    return page
+
+
+def _snapshot(session: Session, page: Page, result: FetchResult, data_dir: Path) -> tuple[str, Snapshot, str | None]:
+    extraction = result.extraction
+    digest = text_hash(extraction.text)
+    current = session.get(Snapshot, page.snapshot_id) if page.snapshot_id else None
+    if current is not None and current.text_sha256 == digest:
+        return "unchanged", current, None
+    twin = session.scalars(
+        select(Snapshot).join(Page, Page.snapshot_id == Snapshot.id)
+        .where(Snapshot.text_sha256 == digest, Page.city == page.city, Page.url != page.url)
+        .order_by(Snapshot.id)).first()
+    if twin is not None:
+        return "duplicate", twin, f"same text as {twin.url}"
+    document = _document_for_new_text(session, page)
+    snapshot = Snapshot(document_id=document.id, url=result.url, fetched_at=now(),
+                        raw_sha256=store_raw(data_dir, result.body), text_sha256=digest,
+                        content_type=(result.content_type or "")[:100] or None, charset=extraction.charset,
+                        title=extraction.title, published_on=extraction.published_on, language=extraction.language,
+                        text=extraction.text, meta=_meta(result))
+    session.add(snapshot)
+    session.flush()
+    return "new-snapshot", snapshot, None
+
+
+def _document_for_new_text(session: Session, page: Page) -> Document:
+    """The page's document, unless another URL still shows that document's content: then the page's new
+    text starts a document of its own (the other URL has not changed)."""
+    if page.document_id is not None:
+        shared = session.scalars(select(Page.id).where(Page.document_id == page.document_id,
+                                                       Page.id != page.id, Page.snapshot_id.is_not(None))).first()
+        if shared is None:
+            return session.get(Document, page.document_id)
+    document = Document(city=page.city)
+    session.add(document)
+    session.flush()
+    return document
+
+
+def _meta(result: FetchResult) -> dict:
+    extraction = result.extraction
+    meta = {"kind": extraction.kind, "language_source": extraction.language_source, **extraction.meta}
+    for key in ("etag", "last_modified"):
+        if getattr(result, key):
+            meta[key] = getattr(result, key)
+    return meta

@@ -1,0 +1,293 @@
+"""`evidence review list|show|decide|assign|unassign|log|confirmed`, `evidence reviewers add|list` and
+`evidence serve`: the web app's work, scriptable. The same rules apply as in the browser (routing,
+rounds, versions); `--as` names the reviewer acting (or set EVIDENCE_REVIEWER).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from evidence.output import console, emit_json
+
+review_app = typer.Typer(help="Review proposals: the queue, one item, decisions, assignments, the audit log.",
+                         no_args_is_help=True)
+reviewers_app = typer.Typer(help="Reviewer accounts (passwords are hashed with Argon2id).", no_args_is_help=True)
+
+JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
+AsOption = typer.Option(..., "--as", envvar="EVIDENCE_REVIEWER", help="the reviewer acting (name)")
+
+
+def _database() -> str:
+    from evidence.settings import load_settings
+
+    return load_settings().database
+
+
+def _reviewer(session, name: str):
+    from sqlalchemy import select
+
+    from evidence.errors import DataError
+    from evidence.record import Reviewer
+
+    reviewer = session.scalar(select(Reviewer).where(Reviewer.name == name))
+    if reviewer is None:
+        raise DataError("--as", name, "no such reviewer; add one with `evidence reviewers add`")
+    return reviewer
+
+
+def _state(state) -> dict:
+    return {"status": state.status, "round": state.round, "on_table": state.on_table, "version": state.version,
+            "levels": state.levels, "confirmed": state.confirmed}
+
+
+@review_app.command("list")
+def list_items(name: str = AsOption, edition: Optional[str] = typer.Option(None), city: Optional[str] = typer.Option(None),
+               indicator: Optional[str] = typer.Option(None), language: Optional[str] = typer.Option(None, help="evidence language"),
+               status: str = typer.Option("open", help="open, all, round-1, round-2, round-3 or confirmed"),
+               everything: bool = typer.Option(False, help="also items you cannot decide now"),
+               as_json: bool = JsonOption) -> None:
+    """The queue of a reviewer: routed items, those that most need a human first."""
+    from evidence.database import session_scope
+    from review.queue import QueueFilter, build_queue
+
+    filters = QueueFilter(edition, city, indicator, language, status, actionable=not everything)
+    with session_scope(_database()) as session:
+        items = build_queue(session, _reviewer(session, name), filters)
+    if as_json:
+        emit_json([{"id": i.id, "edition": i.edition, "city": i.city, "indicator": i.indicator, "level": i.level,
+                    "method": i.method, "confidence": i.confidence, "other_level": i.other_level,
+                    "languages": list(i.languages), "evidence_changed": i.evidence_changed, "weight": i.weight,
+                    "priority": i.priority, "reasons": list(i.reasons), "actionable": i.actionable, **_state(i.state)}
+                   for i in items])
+        return
+    table = Table("#", "edition", "city", "indicator", "level", "method", "conf.", "languages", "status", "why first",
+                  "priority", title=f"queue of {name}: {len(items)} item(s)")
+    for i in items:
+        table.add_row(str(i.id), i.edition, i.city, i.indicator, str(i.level), i.method, f"{i.confidence:.2f}",
+                      ",".join(i.languages), i.status, ", ".join(i.reasons), f"{i.priority:.2f}")
+    console.print(table)
+
+
+@review_app.command("show")
+def show(item: int, name: str = AsOption, lang: str = typer.Option("en", help="en or zh"), as_json: bool = JsonOption) -> None:
+    """One item: the ladder, the proposal, each citation in its snapshot, the history."""
+    from evidence.database import session_scope
+    from review.item import load_item
+
+    with session_scope(_database()) as session:
+        view = load_item(session, item, _reviewer(session, name), lang)
+        p = view.proposal
+        document = {
+            "id": p.id, "edition": p.edition, "city": p.city, "indicator": p.indicator, "level": p.level,
+            "method": p.method, "model": p.model, "confidence": p.confidence, "rationale": p.rationale,
+            "missing_evidence": p.missing_evidence, "flags": p.flags, "languages": view.languages,
+            "ladder": [{"level": r.level, "text": r.text, "proposed": r.proposed, "next": r.next} for r in view.rungs],
+            "citations": [{"chunk_id": c.chunk_id, "quote": c.quote, "verified": c.verified, "found": c.found,
+                           "url": c.url, "snapshot_date": c.snapshot_date, "language": c.language,
+                           "context": c.before + "[[" + c.marked + "]]" + c.after} for c in view.passages],
+            "other": {"id": view.other.id, "method": view.other.method, "level": view.other.level} if view.other else None,
+            "history": [{"version": h.sequence, "at": h.at, "who": h.who, "round": h.round, "action": h.action,
+                         "level": h.level, "reason": h.reason, "evidence": list(h.evidence)} for h in view.history],
+            **_state(view.state),
+        }
+    if as_json:
+        emit_json(document)
+        return
+    _print_item(view)
+
+
+def _print_item(view) -> None:
+    from rich.markup import escape
+
+    p = view.proposal
+    console.print(f"[bold]#{p.id} {escape(view.city_name)} · {escape(view.indicator_name)}[/] ({escape(view.edition_title)})")
+    console.print(f"status {view.state.status}, next round {view.state.round}, version {view.state.version}; "
+                  f"proposed level {p.level} by {p.method} (confidence {p.confidence:.2f})")
+    for r in view.rungs:
+        mark = " [cyan]◀ proposed[/]" if r.proposed else (" [yellow]next[/]" if r.next else "")
+        console.print(f"  {r.level}. {escape(r.text)}{mark}")
+    console.print(Text.assemble(("rationale ", "bold"), p.rationale or "-"))
+    console.print(Text.assemble(("missing for the next rung ", "bold"), p.missing_evidence or "-"))
+    for c in view.passages:
+        ok = "verified" if c.verified else "[red]NOT verified[/]"
+        console.print(f"[bold]{escape(c.url or c.chunk_id)}[/] snapshot {c.snapshot_date} ({ok})")
+        console.print(Text.assemble("  …", c.before[-120:], (c.marked, "reverse"), c.after[:120], "…"))
+    for h in view.history:
+        console.print(Text(f"  v{h.sequence} {h.at:%Y-%m-%d %H:%M} {h.who} round {h.round} {h.action} {h.level} {h.reason}"))
+
+
+@review_app.command("decide")
+def decide_command(item: int, name: str = AsOption,
+                   action: str = typer.Option(..., help="accept, change, reject or attach"),
+                   level: Optional[int] = typer.Option(None, help="the new level (change)"),
+                   reason: str = typer.Option("", help="why (required to change the level)"),
+                   url: list[str] = typer.Option([], help="a URL to crawl (attach; repeat the option)"),
+                   file: list[Path] = typer.Option([], help="a file to attach (repeat the option)"),
+                   version: Optional[int] = typer.Option(None, help="the version you decided from; refused if the item moved on"),
+                   as_json: bool = JsonOption) -> None:
+    """Record a decision on an item (the same checks as the web app)."""
+    from evidence.database import session_scope
+    from evidence.errors import DataError
+    from evidence.settings import load_settings
+    from review.attachments import store_file, url_evidence
+    from review.decisions import decide
+
+    settings = load_settings()
+    evidence = [url_evidence(u) for u in url]
+    for path in file:
+        if not path.is_file():
+            raise DataError(path, "", "file not found")
+        with path.open("rb") as stream:
+            evidence.append(store_file(settings.data_dir, path.name, stream))
+    with session_scope(settings.database) as session:
+        d = decide(session, item, _reviewer(session, name), action, level=level, reason=reason, version=version,
+                   evidence=evidence)
+        result = {"decision": d.id, "item": item, "round": d.round, "action": d.action, "level": d.level,
+                  "version": d.sequence}
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"item #{item}: round {result['round']} {result['action']}"
+                  f"{'' if result['level'] is None else ' level ' + str(result['level'])} recorded (version {result['version']})")
+
+
+@review_app.command("assign")
+def assign(name: str = AsOption, reviewer: str = typer.Option(..., help="the reviewer to open items to"),
+           edition: str = typer.Option(...), city: Optional[str] = typer.Option(None),
+           indicator: Optional[str] = typer.Option(None)) -> None:
+    """Open an edition's items (optionally one city, one indicator) to a reviewer (authors only)."""
+    from evidence.database import session_scope
+    from review.assignments import open_assignment
+
+    with session_scope(_database()) as session:
+        a = open_assignment(session, _reviewer(session, reviewer), edition, _reviewer(session, name), city, indicator)
+        console.print(f"assignment #{a.id}: {edition} {city or 'every city'} {indicator or 'every indicator'} "
+                      f"opened to {reviewer}")
+
+
+@review_app.command("unassign")
+def unassign(assignment: int, name: str = AsOption) -> None:
+    """Close an assignment (authors only); decisions already made stay."""
+    from evidence.database import session_scope
+    from review.assignments import close_assignment
+
+    with session_scope(_database()) as session:
+        close_assignment(session, assignment, _reviewer(session, name))
+    console.print(f"assignment #{assignment} closed")
+
+
+@review_app.command("log")
+def log(item: Optional[int] = typer.Option(None), edition: Optional[str] = typer.Option(None),
+        as_json: bool = JsonOption) -> None:
+    """The audit log: every decision (who, when, what, why, evidence) and assignment."""
+    from evidence.database import session_scope
+    from review.decisions import audit_log
+
+    with session_scope(_database()) as session:
+        steps = audit_log(session, item, edition)
+    if as_json:
+        emit_json(steps)
+        return
+    table = Table("when", "who", "what", "item", "round", "level", "reason", "evidence", title=f"audit log: {len(steps)} step(s)")
+    for s in steps:
+        where = " ".join(x for x in (f"#{s.item}" if s.item else "", s.city or "", s.indicator or "") if x)
+        table.add_row(f"{s.at:%Y-%m-%d %H:%M:%S}", Text(s.who), s.what, where, str(s.round or ""),
+                      "" if s.level is None else str(s.level), Text(s.reason), Text("; ".join(s.evidence)))
+    console.print(table)
+
+
+@review_app.command("confirmed")
+def confirmed(edition: str = typer.Option(...), as_json: bool = JsonOption) -> None:
+    """The levels confirmed by the last round: what reaches scoring."""
+    from evidence.database import session_scope
+    from review.decisions import confirmations
+
+    with session_scope(_database()) as session:
+        found = confirmations(session, edition)
+    rows = [{"city": c, "indicator": i, "level": v.level, "item": v.proposal_id, "decision": v.decision_id}
+            for (c, i), v in sorted(found.items())]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("city", "indicator", "level", "item", "decision", title=f"{edition}: {len(rows)} confirmed level(s)")
+    for r in rows:
+        table.add_row(r["city"], r["indicator"], str(r["level"]), f"#{r['item']}", f"#{r['decision']}")
+    console.print(table)
+
+
+@reviewers_app.command("add")
+def reviewers_add(name: str, role: str = typer.Option("reviewer", help="reviewer or author"),
+                  languages: str = typer.Option("", help="languages read, ISO 639-1, comma-separated: ar,en"),
+                  email: Optional[str] = typer.Option(None),
+                  password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
+                                               help="asked for when not given"),
+                  exist_ok: bool = typer.Option(False, "--exist-ok", help="an existing reviewer of that name is fine "
+                                                "(left as it is), so scripts can run again")) -> None:
+    """Create a reviewer account."""
+    from sqlalchemy import select
+
+    from evidence.database import session_scope
+    from evidence.record import Reviewer
+    from review.auth import add_reviewer
+
+    with session_scope(_database()) as session:
+        r = session.scalar(select(Reviewer).where(Reviewer.name == name.strip())) if exist_ok else None
+        existed = r is not None
+        r = r or add_reviewer(session, name, password, role, languages.split(","), email)
+        console.print(f"reviewer #{r.id} {r.name} ({r.role}; reads {', '.join(r.languages) or 'no language given'})"
+                      + (" already existed: left unchanged" if existed else ""))
+
+
+@reviewers_app.command("list")
+def reviewers_list(as_json: bool = JsonOption) -> None:
+    """Reviewer accounts and what is open to them."""
+    from sqlalchemy import select
+
+    from evidence.database import session_scope
+    from evidence.record import Reviewer
+    from review.assignments import open_assignments
+
+    with session_scope(_database()) as session:
+        rows = []
+        for r in session.scalars(select(Reviewer).order_by(Reviewer.name)):
+            scopes = [" ".join(x for x in (a.edition, a.city, a.indicator) if x) for a in open_assignments(session, r.id)]
+            rows.append({"id": r.id, "name": r.name, "role": r.role, "languages": r.languages, "assignments": scopes})
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("#", "name", "role", "languages", "open to them", title=f"{len(rows)} reviewer(s)")
+    for r in rows:
+        table.add_row(str(r["id"]), Text(r["name"]), r["role"], ",".join(r["languages"]), "; ".join(r["assignments"]))
+    console.print(table)
+
+
+def serve(host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
+          port: int = typer.Option(8000), weights: Optional[Path] = typer.Option(
+              None, help="the expert panel CSV for the ranking page; default: the edition's EXAMPLE weights"),
+          dry_run: bool = typer.Option(False, "--dry-run", help="check the app can start, say how to open it, and stop")) -> None:
+    """Run the review web app."""
+    import uvicorn
+    from sqlalchemy import func, select
+
+    from evidence.database import session_scope
+    from evidence.record import Proposal, Reviewer
+    from evidence.settings import load_settings
+    from review.web.app import create_app
+
+    settings = load_settings()
+    app = create_app(settings, weights)
+    with session_scope(settings.database) as session:
+        items = session.scalar(select(func.count(Proposal.id)))
+        people = list(session.scalars(select(Reviewer.name).order_by(Reviewer.name)))
+    console.print(f"review app on http://{host}:{port}/ : {items} proposal(s) in the record, reviewers: "
+                  f"{', '.join(people) or 'none yet (evidence reviewers add NAME)'}")
+    if dry_run:
+        console.print(f"start it with `evidence serve --host {host} --port {port}` (in a checkout: "
+                      f"`.venv/bin/evidence serve`), then open http://{host}:{port}/ in a browser and sign in")
+        return
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,0 +1,309 @@
+"""Decisions on proposals, in rounds. Rows are only ever added: the decisions table is the audit log.
+
+The item. For each edition, city and indicator, the proposal under review is the newest LLM proposal,
+else the newest offline one; older proposals are superseded and take no new decisions.
+
+The rounds.
+  1. First review: a reviewer the item is routed to accepts the proposed level, changes it (with a
+     reason) or rejects it for lack of evidence (level 0: no evidence of rung 1).
+  2. Verification by a *different* reviewer, of the round-1 level. Agreeing closes the item.
+  3. When round 2 disagrees with round 1, an author decides; that verdict closes the item. An author
+     may later overrule a closed item with another round-3 verdict.
+`attach` records more evidence (a URL to crawl, an uploaded file) in the current round and decides
+nothing; the proposer's next proposal on that evidence is a new item to review.
+Every verdict row stores the level it settles on, an `accept` included.
+
+Confirmed levels (what reaches scoring), `confirmed_levels(database_url, edition)`: for each
+(city, indicator) of the edition, the level of the newest proposal whose review is closed, as set by
+the last verdict that closed it or overruled it (round 2 agreeing with round 1, or round 3). A pair
+whose review is still open confirms nothing; an older closed proposal's level stands until a newer
+proposal of the same pair is closed.
+
+Concurrency. Each decision carries its place in the proposal's history (`sequence`, unique per
+proposal). A decision is made from a version (the sequence of the last decision the person saw); if
+someone decided in between, `Conflict` is raised, the database keeps the first decision whole and the
+second person gets their entries back to decide again on the new state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from evidence.errors import DataError, EvidenceError
+from evidence.record import Assignment, Attachment, Decision, Proposal, Reviewer
+from review.assignments import Forbidden, is_author, require_routed
+from review.attachments import Evidence, record
+
+VERDICTS = ("accept", "change", "reject")
+ACTIONS = (*VERDICTS, "attach")
+STATUSES = ("round-1", "round-2", "round-3", "confirmed")
+
+
+class Conflict(EvidenceError):
+    """Someone decided the item after the version this decision was made from."""
+
+    def __init__(self, proposal_id: int, seen: int, current: int | None = None):
+        self.proposal_id, self.seen, self.current = proposal_id, seen, current
+        now = f"version {current}" if current is not None else "a newer version"
+        super().__init__(f"item #{proposal_id} was decided by someone else since you opened it (you saw version "
+                         f"{seen}, it is now at {now}); nothing of yours was recorded: look again and decide anew")
+
+
+class NoSuchItem(DataError):
+    def __init__(self, proposal_id: int):
+        super().__init__("item", f"#{proposal_id}", "no such item")
+
+
+class Refused(EvidenceError):
+    """The decision breaks a rule of the rounds (same reviewer twice, round 3 by a non-author, ...)."""
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """Where one proposal's review stands, derived from its decisions."""
+
+    status: str              # round-1 | round-2 | round-3 | confirmed
+    round: int               # the round the next verdict belongs to
+    on_table: int            # the level an `accept` settles on
+    version: int             # sequence of the last decision; 0 before any
+    levels: dict[int, int] = field(default_factory=dict)     # round -> its latest verdict level
+    deciders: dict[int, int] = field(default_factory=dict)   # round -> reviewer id of that verdict
+    confirmed: int | None = None
+    closing_decision: int | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.status == "confirmed"
+
+
+def review_state(proposed: int, decisions: list[Decision]) -> ReviewState:
+    """Replay a proposal's decisions (in sequence order) through the rounds."""
+    status, rnd, on_table, version = "round-1", 1, proposed, 0
+    levels: dict[int, int] = {}
+    deciders: dict[int, int] = {}
+    confirmed = closing = None
+    for d in sorted(decisions, key=lambda d: (d.sequence or 0, d.id or 0)):
+        version = max(version, d.sequence or 0)
+        if d.action not in VERDICTS:
+            continue
+        level = verdict_level(d.action, d.level, on_table)
+        levels[d.round], deciders[d.round] = level, d.reviewer_id
+        on_table = level
+        if d.round == 1:
+            status, rnd = "round-2", 2
+        elif d.round == 2 and levels.get(1) != level:
+            status, rnd = "round-3", 3  # disagreement goes to the author
+        else:  # round 2 agreeing with round 1, or the author's round 3
+            status, rnd, confirmed, closing = "confirmed", 3, level, d.id
+    return ReviewState(status, rnd, on_table, version, levels, deciders, confirmed, closing)
+
+
+def verdict_level(action: str, level: int | None, on_table: int) -> int:
+    if action == "reject":
+        return 0
+    return on_table if level is None else level
+
+
+# --- which proposal is the item ----------------------------------------------------------------
+
+def _item_key(p: Proposal) -> tuple[str, str, str]:
+    return p.edition, p.city, p.indicator
+
+
+def _preferred(p: Proposal) -> tuple[int, int]:
+    return (p.method == "llm", p.id)
+
+
+def current_proposals(session: Session, edition: str | None = None) -> dict[tuple[str, str, str], Proposal]:
+    """The proposal under review for each (edition, city, indicator), citations loaded."""
+    query = select(Proposal).options(selectinload(Proposal.citations))
+    if edition:
+        query = query.where(Proposal.edition == edition)
+    items: dict[tuple[str, str, str], Proposal] = {}
+    for p in session.scalars(query):
+        key = _item_key(p)
+        if key not in items or _preferred(p) > _preferred(items[key]):
+            items[key] = p
+    return items
+
+
+def second_opinion(session: Session, proposal: Proposal) -> Proposal | None:
+    """The newest proposal of the other method for the same item (offline vs LLM), if any."""
+    return session.scalar(
+        select(Proposal).where(Proposal.edition == proposal.edition, Proposal.city == proposal.city,
+                               Proposal.indicator == proposal.indicator, Proposal.method != proposal.method)
+        .order_by(Proposal.id.desc()).limit(1))
+
+
+def decisions_of(session: Session, proposal_ids: list[int]) -> dict[int, list[Decision]]:
+    out: dict[int, list[Decision]] = {pid: [] for pid in proposal_ids}
+    if proposal_ids:
+        for d in session.scalars(select(Decision).where(Decision.proposal_id.in_(proposal_ids))
+                                 .order_by(Decision.sequence, Decision.id)):
+            out[d.proposal_id].append(d)
+    return out
+
+
+def states(session: Session, proposals: list[Proposal]) -> dict[int, ReviewState]:
+    decided = decisions_of(session, [p.id for p in proposals])
+    return {p.id: review_state(p.level, decided[p.id]) for p in proposals}
+
+
+def routed_proposal(session: Session, proposal_id: int, reviewer: Reviewer) -> Proposal:
+    """The proposal, if it exists (else NoSuchItem) and is routed to `reviewer` (else Forbidden)."""
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None:
+        raise NoSuchItem(proposal_id)
+    require_routed(session, reviewer, proposal)
+    return proposal
+
+
+# --- deciding -----------------------------------------------------------------------------------
+
+def decide(session: Session, proposal_id: int, reviewer: Reviewer, action: str, *, level: int | None = None,
+           reason: str = "", version: int | None = None, evidence: list[Evidence] = ()) -> Decision:
+    """Record one decision, checking routing, the rounds and the version it was made from."""
+    proposal = routed_proposal(session, proposal_id, reviewer)
+    current = current_proposals(session, proposal.edition).get(_item_key(proposal))
+    if current is not None and current.id != proposal.id:
+        raise Refused(f"item #{proposal.id} is superseded by proposal #{current.id}; decide on that one")
+    state = review_state(proposal.level, decisions_of(session, [proposal.id])[proposal.id])
+    if version is not None and version != state.version:
+        raise Conflict(proposal.id, version, state.version)
+    reason = (reason or "").strip()
+    decided_level = _check(proposal, reviewer, action, level, reason, state, evidence)
+    decision = Decision(proposal_id=proposal.id, reviewer_id=reviewer.id, round=state.round, action=action,
+                        level=decided_level, reason=reason, sequence=state.version + 1)
+    session.add(decision)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(proposal_id, state.version) from None  # another decision took this sequence first
+    if evidence:
+        record(session, decision, list(evidence))
+    return decision
+
+
+def _check(proposal: Proposal, reviewer: Reviewer, action: str, level: int | None, reason: str,
+           state: ReviewState, evidence) -> int | None:
+    if action not in ACTIONS:
+        raise DataError("decision", "action", f"{action!r} is not one of {', '.join(ACTIONS)}")
+    if action == "attach":
+        if not evidence:
+            raise DataError("decision", "attach", "give a URL to crawl or a file")
+        return None
+    if state.closed and not is_author(reviewer):
+        raise Refused(f"item #{proposal.id} is confirmed at level {state.confirmed}; only an author can overrule it")
+    if state.round == 2 and state.deciders.get(1) == reviewer.id:
+        raise Refused(f"{reviewer.name} made the round-1 decision on item #{proposal.id}; "
+                      "round 2 is verification by a different reviewer")
+    if state.round == 3 and not is_author(reviewer):
+        raise Forbidden(f"rounds 1 and 2 disagree on item #{proposal.id}; the author decides it")
+    if action == "reject":
+        return 0
+    if action == "accept":
+        return state.on_table
+    top = _top(proposal)
+    if level is None or not 0 <= level <= top:
+        raise DataError("decision", "level", f"give a level from 0 to {top} (the top of the {proposal.indicator} ladder)")
+    if not reason:
+        raise DataError("decision", "reason", "changing the level needs a reason")
+    if level == state.on_table:
+        raise DataError("decision", "level", f"level {level} is the level on the table; accept it instead")
+    return level
+
+
+def _top(proposal: Proposal) -> int:
+    from frameworks import load_framework
+
+    return load_framework(proposal.edition).indicator(proposal.indicator).top
+
+
+# --- what reaches scoring -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Confirmation:
+    level: int
+    proposal_id: int
+    decision_id: int
+
+
+def confirmations(session: Session, edition: str) -> dict[tuple[str, str], Confirmation]:
+    """Per (city, indicator): the newest closed proposal's confirmed level and the verdict that set it."""
+    proposals = list(session.scalars(select(Proposal).where(Proposal.edition == edition).order_by(Proposal.id)))
+    out: dict[tuple[str, str], Confirmation] = {}
+    decided = decisions_of(session, [p.id for p in proposals])
+    for p in proposals:  # in id order, so a newer closed proposal replaces an older one
+        state = review_state(p.level, decided[p.id])
+        if state.closed:
+            out[(p.city, p.indicator)] = Confirmation(state.confirmed, p.id, state.closing_decision)
+    return out
+
+
+def confirmed_levels(database_url: str, edition: str) -> dict[tuple[str, str], int]:
+    """Per (city, indicator) of `edition`, the level confirmed by the last round (see the module doc)."""
+    from evidence.database import session_scope
+
+    with session_scope(database_url) as session:
+        return {key: c.level for key, c in confirmations(session, edition).items()}
+
+
+# --- the audit log -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the audit log: who did what, when, to which item, and why."""
+
+    at: datetime
+    who: str
+    what: str                 # accept | change | reject | attach | assign | unassign
+    item: int | None = None
+    edition: str | None = None
+    city: str | None = None
+    indicator: str | None = None
+    round: int | None = None
+    level: int | None = None
+    reason: str = ""
+    evidence: tuple[str, ...] = ()
+
+
+def audit_log(session: Session, proposal_id: int | None = None, edition: str | None = None) -> list[Step]:
+    """Every decision (with its evidence) and, unless one item is asked for, every assignment step."""
+    names = dict(session.execute(select(Reviewer.id, Reviewer.name)).all())
+    query = select(Decision, Proposal).join(Proposal, Decision.proposal_id == Proposal.id)
+    if proposal_id is not None:
+        query = query.where(Decision.proposal_id == proposal_id)
+    if edition:
+        query = query.where(Proposal.edition == edition)
+    rows = session.execute(query.order_by(Decision.id)).all()
+    attached: dict[int, list[str]] = {}
+    ids = [d.id for d, _ in rows]
+    if ids:
+        for a in session.scalars(select(Attachment).where(Attachment.decision_id.in_(ids)).order_by(Attachment.id)):
+            attached.setdefault(a.decision_id, []).append(a.url or f"file {a.filename} (sha256 {a.sha256[:12]})")
+    steps = [Step(d.created_at, names.get(d.reviewer_id, f"#{d.reviewer_id}"), d.action, p.id, p.edition, p.city,
+                  p.indicator, d.round, d.level, d.reason, tuple(attached.get(d.id, ()))) for d, p in rows]
+    if proposal_id is None:
+        steps += _assignment_steps(session, names, edition)
+    return sorted(steps, key=lambda s: s.at)
+
+
+def _assignment_steps(session: Session, names: dict, edition: str | None) -> list[Step]:
+    query = select(Assignment)
+    if edition:
+        query = query.where(Assignment.edition == edition)
+    steps = []
+    for a in session.scalars(query):
+        scope = " ".join(x for x in (a.edition, a.city or "every city", a.indicator or "every indicator"))
+        whom = names.get(a.reviewer_id, f"#{a.reviewer_id}")
+        steps.append(Step(a.opened_at, names.get(a.opened_by, "?"), "assign", edition=a.edition, city=a.city,
+                          indicator=a.indicator, reason=f"opened {scope} to {whom}"))
+        if a.closed_at:
+            steps.append(Step(a.closed_at, names.get(a.closed_by, "?"), "unassign", edition=a.edition, city=a.city,
+                              indicator=a.indicator, reason=f"closed {scope} for {whom}"))
+    return steps

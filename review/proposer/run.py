@@ -1,0 +1,253 @@
+"""A proposal run: gather evidence, skip what was already proposed, propose the rest, record each one.
+
+Every proposal is committed as soon as it is made, keyed by an input hash (method, model, prompt or cue
+version, the ladder, the exact evidence). A question whose hash is already in the record is not sent
+again, so a killed run, run again, resumes where it stopped, and an unchanged question costs nothing.
+LLM calls run on a thread pool (`concurrency`) under the shared rate limit; the record is written from
+this thread only. A new proposal for a question makes the older ones of the same method stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select, update
+
+from evidence.database import session_scope
+from evidence.errors import EvidenceError
+from evidence.output import console
+from evidence.record import Citation, Document, Proposal
+from evidence.settings import Settings
+from evidence.vocabulary import City, Edition, Indicator
+from frameworks import load_framework
+from review.proposer.cues import load_cues
+from review.proposer.evidence import BUDGET_TOKENS, Evidence, gather
+from review.proposer.llm import LLMConfig, LLMProposer, LLMResult
+from review.proposer.offline import RULES as offline_rules
+from review.proposer.offline import propose_offline
+from review.proposer.verify import verify
+from sources import load_registry
+
+MethodName = Literal["llm", "offline"]
+
+
+@dataclass(frozen=True)
+class Question:
+    edition: Edition
+    city: City
+    indicator: Indicator
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.edition.id, self.city.id, self.indicator.id
+
+
+def questions(edition_id: str, cities: list[str] | None = None, indicators: list[str] | None = None) -> list[Question]:
+    edition = load_framework(edition_id)
+    registry = load_registry()
+    try:
+        chosen = [registry.get(c) for c in cities] if cities else registry.in_edition(edition_id)
+        inds = [edition.indicator(i) for i in indicators] if indicators else list(edition.indicators)
+    except KeyError as e:
+        raise EvidenceError(str(e.args[0])) from None
+    return [Question(edition, c, i) for c in chosen for i in inds]
+
+
+@dataclass
+class Outcome:
+    question: Question
+    status: str  # proposed | reused | no-evidence | failed
+    level: int | None = None
+    proposal_id: int | None = None
+    flags: list[str] = field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class RunReport:
+    method: str
+    model: str
+    prompt_version: str
+    outcomes: list[Outcome]
+    evidence_seconds: float
+    propose_seconds: float
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    def as_dict(self) -> dict:
+        return {"method": self.method, "model": self.model, "prompt_version": self.prompt_version,
+                "evidence_seconds": round(self.evidence_seconds, 2), "propose_seconds": round(self.propose_seconds, 2),
+                "counts": {s: self.count(s) for s in ("proposed", "reused", "no-evidence", "failed")},
+                "outcomes": [{"edition": o.question.edition.id, "city": o.question.city.id,
+                              "indicator": o.question.indicator.id, "status": o.status, "level": o.level,
+                              "proposal_id": o.proposal_id, "flags": o.flags, "tokens_in": o.tokens_in,
+                              "tokens_out": o.tokens_out, "latency_ms": round(o.latency_ms, 1), "error": o.error}
+                             for o in self.outcomes]}
+
+
+@dataclass
+class Made:
+    """What a proposer made for one question, ready to record."""
+
+    level: int
+    rationale: str
+    confidence: float
+    missing: str
+    citations: list[tuple[str, str, bool]]  # chunk id, quote, verified
+    flags: list[str]
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+
+
+def input_hash(method: str, model: str, depends: str, question: Question, evidence: Evidence) -> str:
+    """Identifies everything a proposal is made from: same hash, same question asked the same way."""
+    ladder = [(r.level, r.text.en, r.text.zh) for r in question.indicator.rungs]
+    document = json.dumps([method, model, depends, *question.key, ladder, evidence.digest()], ensure_ascii=False)
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+class ProposalRun:
+    def __init__(self, settings: Settings, method: MethodName, llm: LLMConfig | None = None, concurrency: int = 4,
+                 budget: int = BUDGET_TOKENS, show_progress: bool = True) -> None:
+        if method == "llm" and not (llm and llm.base_url):
+            raise EvidenceError("the llm method needs an endpoint: set EVIDENCE_LLM_BASE_URL (and EVIDENCE_LLM_MODEL)")
+        self.settings, self.method, self.budget = settings, method, budget
+        self.concurrency = max(1, concurrency)
+        self.proposer = LLMProposer(llm) if method == "llm" and llm else None
+        self.model = llm.model if self.proposer and llm else settings.embedding_model
+        self.version = self.proposer.prompt.id if self.proposer else load_cues().id
+        # what the output depends on beyond the evidence: the template's or the rules' exact text
+        self.depends = (self.proposer.prompt.digest if self.proposer
+                        else f"{load_cues().digest}:rules-{offline_rules}")
+        self.show_progress = show_progress
+
+    def run(self, batch: list[Question]) -> RunReport:
+        started = time.perf_counter()
+        with self._progress() as progress:
+            gathered = self._gather(batch, progress)
+            evidence_seconds = time.perf_counter() - started
+            outcomes = self._propose(gathered, progress)
+        order = {q.key: n for n, q in enumerate(batch)}
+        outcomes.sort(key=lambda o: order[o.question.key])
+        return RunReport(self.method, self.model, self.version, outcomes, evidence_seconds,
+                         time.perf_counter() - started - evidence_seconds)
+
+    def _progress(self) -> Progress:
+        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.fields[note]}"), console=console, disable=not self.show_progress)
+
+    def _gather(self, batch: list[Question], progress: Progress) -> list[tuple[Question, Evidence, str]]:
+        task = progress.add_task("gathering evidence", total=len(batch), note="")
+        with session_scope(self.settings.database) as session:
+            collected = set(session.scalars(select(Document.city).distinct()))
+        out = []
+        for q in batch:
+            progress.update(task, note=f"{q.city.id} · {q.indicator.id}")
+            evidence = gather(self.settings, q.edition.id, q.city, q.indicator, self.budget) \
+                if q.city.id in collected else Evidence(q.edition.id, q.city.id, q.indicator.id, [])
+            out.append((q, evidence, input_hash(self.method, self.model, self.depends, q, evidence)))
+            progress.advance(task)
+        return out
+
+    def _propose(self, gathered: list[tuple[Question, Evidence, str]], progress: Progress) -> list[Outcome]:
+        outcomes, todo, seen = [], [], set()
+        with session_scope(self.settings.database) as session:
+            known = {row.input_hash: row for row in session.execute(
+                select(Proposal.input_hash, Proposal.id, Proposal.level, Proposal.flags).where(
+                    Proposal.input_hash.in_([h for *_, h in gathered])))} if gathered else {}
+        for q, evidence, digest in gathered:
+            if not evidence.passages:
+                outcomes.append(Outcome(q, "no-evidence", error="nothing collected for this city yet"))
+            elif digest in known:
+                row = known[digest]
+                outcomes.append(Outcome(q, "reused", row.level, row.id, list(row.flags)))
+            elif digest in seen:
+                outcomes.append(Outcome(q, "reused"))  # the same input twice in one batch: made once
+            else:
+                seen.add(digest)
+                todo.append((q, evidence, digest))
+        task = progress.add_task(f"proposing ({self.method}, {self.model})", total=len(todo), note="")
+        for (q, evidence, digest), made in self._make(todo):
+            outcomes.append(self._record(q, evidence, digest, made))
+            progress.update(task, advance=1, note=f"{q.city.id} · {q.indicator.id}")
+        return outcomes
+
+    def _make(self, todo: list[tuple[Question, Evidence, str]]):
+        """Yield (item, Made | error text) as each proposal is made: offline inline, LLM calls on the pool."""
+        if self.proposer is None:
+            for item in todo:
+                yield item, self._offline(*item[:2])
+            return
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            pending: dict[Future, tuple] = {}
+            queue = list(reversed(todo))
+            while queue or pending:
+                while queue and len(pending) < self.concurrency:
+                    item = queue.pop()
+                    pending[pool.submit(self._llm, *item[:2])] = item
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield pending.pop(future), future.result()
+
+    def _offline(self, q: Question, evidence: Evidence) -> Made:
+        started = time.perf_counter()
+        out = propose_offline(self.settings, evidence, q.indicator, q.city)
+        checked = verify(out, evidence, q.indicator.top)
+        return Made(out.level, out.rationale, out.confidence, out.missing_for_next_rung,
+                    [(c.chunk_id, c.quote, c.verified) for c in checked.citations],
+                    _flags(checked.flags, checked.acceptable, evidence),
+                    latency_ms=(time.perf_counter() - started) * 1000)
+
+    def _llm(self, q: Question, evidence: Evidence) -> Made | LLMResult:
+        assert self.proposer
+        result = self.proposer.propose(q.edition, q.city, q.indicator, evidence)
+        if result.out is None or result.verification is None:
+            return result
+        checked = result.verification
+        flags = _flags(checked.flags, checked.acceptable, evidence) + (["retried"] if result.attempts > 1 else [])
+        confidence = result.out.confidence if checked.acceptable else 0.0
+        return Made(result.out.level, result.out.rationale, confidence, result.out.missing_for_next_rung,
+                    [(c.chunk_id, c.quote, c.verified) for c in checked.citations], flags,
+                    result.tokens_in, result.tokens_out, result.latency_ms)
+
+    def _record(self, q: Question, evidence: Evidence, digest: str, made: Made | LLMResult) -> Outcome:
+        if isinstance(made, LLMResult):
+            return Outcome(q, "failed", tokens_in=made.tokens_in, tokens_out=made.tokens_out,
+                           latency_ms=made.latency_ms, error=made.error)
+        with session_scope(self.settings.database) as session:
+            session.execute(update(Proposal).where(
+                Proposal.edition == q.edition.id, Proposal.city == q.city.id, Proposal.indicator == q.indicator.id,
+                Proposal.method == self.method, Proposal.stale.is_(False)).values(stale=True))
+            row = Proposal(edition=q.edition.id, city=q.city.id, indicator=q.indicator.id, level=made.level,
+                           method=self.method, model=self.model, prompt_version=self.version, rationale=made.rationale,
+                           confidence=made.confidence, missing_evidence=made.missing, flags=made.flags,
+                           evidence_chunks=evidence.chunk_ids, evidence_snapshots=evidence.snapshot_ids,
+                           input_hash=digest, tokens_in=made.tokens_in, tokens_out=made.tokens_out,
+                           latency_ms=made.latency_ms)
+            row.citations = [Citation(chunk_id=c, quote=quote, verified=ok) for c, quote, ok in made.citations]
+            session.add(row)
+            session.flush()
+            proposal_id = row.id
+        return Outcome(q, "proposed", made.level, proposal_id, made.flags, made.tokens_in, made.tokens_out,
+                       made.latency_ms)
+
+
+def _flags(flags: list[str], acceptable: bool, evidence: Evidence) -> list[str]:
+    out = list(flags) + ([] if acceptable else ["no-verified-citation"])
+    out += [f"excluded-evidence:{chunk_id}" for chunk_id, _ in evidence.excluded]
+    return out
+
+
+def default_method(settings: Settings) -> MethodName:
+    return "llm" if settings.llm_base_url else "offline"

@@ -1,0 +1,55 @@
+"""A translation of a cited quote into the reviewer's interface language, only when an LLM endpoint is
+configured (any OpenAI-compatible one, through LangChain). The original quote stays the evidence: the
+translation is an aid, labelled as machine-made, and a failure is shown, never hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evidence.settings import Settings
+
+LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese"}
+INSTRUCTION = ("Translate the user's text into {language}. It is a quote from a government document, used "
+               "as evidence: translate faithfully, keep numbers and names, add nothing. Reply with the "
+               "translation only.")
+
+
+@dataclass(frozen=True)
+class Translation:
+    text: str | None
+    model: str
+    error: str | None = None
+
+
+def available(settings: Settings) -> bool:
+    return bool(settings.llm_base_url)
+
+
+def translate(settings: Settings, quote: str, target: str) -> Translation | None:
+    """The quote in `target` (en or zh); None when no endpoint is configured. Successes are remembered."""
+    if not available(settings):
+        return None
+    key = (settings.llm_base_url, settings.llm_model, quote, target)
+    if key not in _done:
+        api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+        result = _ask(settings.llm_base_url, settings.llm_model, api_key, quote, target)
+        if result.error:
+            return result  # not remembered: the next view tries again
+        _done[key] = result
+    return _done[key]
+
+
+_done: dict[tuple, Translation] = {}
+
+
+def _ask(base_url: str, model: str, api_key: str, quote: str, target: str) -> Translation:
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(base_url=base_url, model=model, api_key=api_key, temperature=0, timeout=30, max_retries=1)
+    try:
+        reply = llm.invoke([("system", INSTRUCTION.format(language=LANGUAGE_NAMES.get(target, target))),
+                            ("human", quote)])
+    except Exception as e:  # the endpoint's many failure types all mean: no translation this time
+        return Translation(None, model, f"{type(e).__name__}: {e}")
+    return Translation(str(reply.content).strip(), model)

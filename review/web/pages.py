@@ -1,0 +1,229 @@
+"""Sign-in, the queue, one item and deciding it, the audit log and (for authors) assignments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+
+from evidence.database import session_scope
+from evidence.errors import DataError, DataErrors
+from evidence.record import Proposal, Reviewer
+from review.assignments import Forbidden, close_assignment, open_assignment, open_assignments
+from review.attachments import Evidence, kept_file, store_file, url_evidence
+from review.auth import SignInFailed, authenticate
+from review.decisions import ACTIONS, STATUSES, Conflict, Refused, audit_log, decide
+from review.item import load_item
+from review.queue import QueueFilter, build_queue, next_item
+from review.translate import available, translate
+from review.web.app import config, language, render
+from review.web.i18n import LANGUAGES, translator
+from review.web.session import Me, ensure_csrf, flash, require_csrf, signed_in, start
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else "/queue"
+
+
+# --- signing in ---------------------------------------------------------------------------------
+
+@router.get("/signin")
+def signin_page(request: Request, next: str = "/queue"):
+    ensure_csrf(request)
+    return render(request, "signin.html", next=_safe_next(next))
+
+
+@router.post("/signin")
+def signin(request: Request, name: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
+           next: str = Form("/queue")):
+    require_csrf(request, csrf_token)
+    try:
+        with session_scope(config(request).settings.database) as session:
+            start(request, authenticate(session, name, password))
+    except SignInFailed:
+        return render(request, "signin.html", 401, next=_safe_next(next), name=name,
+                      error=translator(language(request))("signin_failed"))
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/signout")
+def signout(request: Request, csrf_token: str = Form("")):
+    require_csrf(request, csrf_token)
+    request.session.clear()
+    return RedirectResponse("/signin", status_code=303)
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, next: str = "/queue"):
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+@router.get("/")
+def home():
+    return RedirectResponse("/queue", status_code=303)
+
+
+# --- the queue ----------------------------------------------------------------------------------
+
+def editions_in_review(session) -> list[str]:
+    return sorted(session.scalars(select(Proposal.edition).distinct()))
+
+
+@router.get("/queue")
+def queue_page(request: Request, me: Me = Depends(signed_in), edition: str = "", city: str = "",
+               indicator: str = "", evidence_language: str = Query("", alias="language"), status: str = "open",
+               everything: bool = False):
+    filters = QueueFilter(edition or None, city or None, indicator or None, evidence_language or None, status,
+                          actionable=not everything)
+    with session_scope(config(request).settings.database) as session:
+        reviewer = session.get(Reviewer, me.id)
+        items = build_queue(session, reviewer, filters, config(request).weights_path)
+        editions = editions_in_review(session)
+    return render(request, "queue.html", items=items, filters=filters, editions=editions,
+                  statuses=("open", "all", *STATUSES))
+
+
+# --- one item -----------------------------------------------------------------------------------
+
+@dataclass
+class Entered:
+    """What the reviewer typed, handed back after a conflict or a refusal so nothing is lost."""
+
+    action: str = ""
+    level: str = ""
+    reason: str = ""
+    url: str = ""
+    kept: list[Evidence] = field(default_factory=list)
+
+
+def item_page(request: Request, me: Me, proposal_id: int, status_code: int = 200, error: str | None = None,
+              conflict: Conflict | None = None, entered: Entered | None = None):
+    lang = language(request)
+    settings = config(request).settings
+    with session_scope(settings.database) as session:
+        reviewer = session.get(Reviewer, me.id)
+        view = load_item(session, proposal_id, reviewer, lang)
+        following = next_item(session, reviewer, proposal_id, weights_path=config(request).weights_path)
+    translations = {p.citation_id: translate(settings, p.quote, lang) for p in view.passages
+                    if available(settings) and p.language != lang}
+    newer = [h for h in view.history if conflict and (h.sequence or 0) > conflict.seen]
+    return render(request, "item.html", status_code, item=view, p=view.proposal, following=following,
+                  translations=translations, error=error, conflict=conflict, newer=newer,
+                  entered=entered or Entered(level=str(view.state.on_table)))
+
+
+@router.get("/items/{proposal_id}")
+def item(request: Request, proposal_id: int, me: Me = Depends(signed_in)):
+    return item_page(request, me, proposal_id)
+
+
+@router.post("/items/{proposal_id}/decide")
+def decide_item(request: Request, proposal_id: int, me: Me = Depends(signed_in), csrf_token: str = Form(""),
+                version: Optional[int] = Form(None), action: str = Form(""), level: str = Form(""), reason: str = Form(""),
+                url: str = Form(""), file: Optional[UploadFile] = File(None), kept_file_: list[str] = Form([], alias="kept_file")):
+    require_csrf(request, csrf_token)
+    settings = config(request).settings
+    entered = Entered(action, level, reason, url)
+    try:
+        if version is None:
+            raise DataError("decision", "version", "missing: open the item again and decide from what it shows")
+        evidence = _evidence(settings.data_dir, action, url, file, kept_file_, entered)
+        with session_scope(settings.database) as session:
+            reviewer = session.get(Reviewer, me.id)
+            decision = decide(session, proposal_id, reviewer, action, level=_level(level, action), reason=reason,
+                              version=version, evidence=evidence)
+            summary = (decision.round, decision.action, decision.level)
+    except Conflict as c:
+        return item_page(request, me, proposal_id, 409, conflict=c, entered=entered)
+    except (Refused, Forbidden) as e:
+        return item_page(request, me, proposal_id, 403, error=str(e), entered=entered)
+    except (DataError, DataErrors) as e:
+        return item_page(request, me, proposal_id, 400, error=str(e), entered=entered)
+    t = translator(language(request))
+    flash(request, t("decided", item=proposal_id, round=summary[0], action=t(f"action_{summary[1]}"),
+                     level="" if summary[2] is None else summary[2]))
+    with session_scope(settings.database) as session:
+        following = next_item(session, session.get(Reviewer, me.id), proposal_id, weights_path=config(request).weights_path)
+    return RedirectResponse(f"/items/{following}" if following else "/queue", status_code=303)
+
+
+def _level(level: str, action: str) -> int | None:
+    if action != "change" or not level.strip():
+        return None
+    try:
+        return int(level)
+    except ValueError:
+        raise DataError("decision", "level", f"{level!r} is not a whole number") from None
+
+
+def _evidence(data_dir, action: str, url: str, file: UploadFile | None, kept: list[str], entered: Entered) -> list[Evidence]:
+    """Store what is attached before deciding, so a lost conflict keeps the upload."""
+    if action not in ACTIONS:
+        raise DataError("decision", "action", f"{action!r} is not one of {', '.join(ACTIONS)}")
+    if action != "attach":
+        return []
+    evidence = [kept_file(data_dir, token) for token in kept if token]
+    if file is not None and file.filename:
+        evidence.append(store_file(data_dir, file.filename, file.file, file.content_type))
+    entered.kept = list(evidence)
+    if url.strip():
+        evidence.append(url_evidence(url))
+    return evidence
+
+
+# --- audit log and assignments (authors) --------------------------------------------------------
+
+def _author(me: Me, request: Request) -> None:
+    if not me.author:
+        raise Forbidden(translator(language(request))("authors_only"))
+
+
+@router.get("/log")
+def log_page(request: Request, me: Me = Depends(signed_in), item: Optional[int] = None, edition: str = ""):
+    _author(me, request)
+    with session_scope(config(request).settings.database) as session:
+        steps = audit_log(session, item, edition or None)
+    return render(request, "log.html", steps=steps, item=item, edition=edition)
+
+
+@router.get("/assignments")
+def assignments_page(request: Request, me: Me = Depends(signed_in)):
+    _author(me, request)
+    from frameworks import edition_ids
+
+    with session_scope(config(request).settings.database) as session:
+        reviewers = list(session.scalars(select(Reviewer).order_by(Reviewer.name)))
+        names = {r.id: r.name for r in reviewers}
+        rows = [(a, names.get(a.reviewer_id, "?")) for a in open_assignments(session)]
+    return render(request, "assignments.html", reviewers=reviewers, rows=rows, editions=edition_ids())
+
+
+@router.post("/assignments")
+def assign(request: Request, me: Me = Depends(signed_in), csrf_token: str = Form(""), reviewer: int = Form(...),
+           edition: str = Form(...), city: str = Form(""), indicator: str = Form("")):
+    require_csrf(request, csrf_token)
+    _author(me, request)
+    with session_scope(config(request).settings.database) as session:
+        whom = session.get(Reviewer, reviewer)
+        if whom is None:
+            raise DataError("assignment", "reviewer", f"no reviewer #{reviewer}")
+        open_assignment(session, whom, edition, session.get(Reviewer, me.id), city.strip() or None,
+                        indicator.strip() or None)
+    return RedirectResponse("/assignments", status_code=303)
+
+
+@router.post("/assignments/{assignment_id}/close")
+def unassign(request: Request, assignment_id: int, me: Me = Depends(signed_in), csrf_token: str = Form("")):
+    require_csrf(request, csrf_token)
+    _author(me, request)
+    with session_scope(config(request).settings.database) as session:
+        close_assignment(session, assignment_id, session.get(Reviewer, me.id))
+    return RedirectResponse("/assignments", status_code=303)

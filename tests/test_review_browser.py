@@ -1,0 +1,101 @@
+"""The review flow in a real browser: Playwright drives Debian's Chromium against `evidence serve`
+started on loopback over a seeded record. A reviewer signs in, opens the top item of the queue with
+the keyboard, sees the cited quote highlighted, changes the level with a reason; a second reviewer
+verifies it; the ranking page then shows the new score.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from frameworks import load_framework
+from scoring.scores import load_weights, shown
+from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
+from test_review_web import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture
+def served(tmp_path):
+    database = f"sqlite:///{tmp_path / 'evidence.db'}"
+    seeded = seed(database)
+    port = free_port()
+    env = {**os.environ, "EVIDENCE_DATABASE_URL": database, "EVIDENCE_DATA_DIR": str(tmp_path / "data")}
+    env.pop("EVIDENCE_LLM_BASE_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "evidence.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            assert server.poll() is None, f"evidence serve exited: {server.stdout.read()}"
+            assert time.time() < deadline, "evidence serve did not start listening"
+            time.sleep(0.2)
+    try:
+        yield f"http://127.0.0.1:{port}", seeded
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def sign_in(page, url: str, name: str) -> None:
+    page.goto(f"{url}/queue")
+    expect(page).to_have_url(f"{url}/signin?next=/queue")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("#signin")
+    expect(page).to_have_url(f"{url}/queue")
+
+
+def test_reviewer_changes_a_level_a_second_verifies_and_the_ranking_moves(served):
+    url, seeded = served
+    item = f"{url}/items/{seeded.cairo_5g}"
+    edition = load_framework(EDITION)
+    weight = load_weights(edition).vector[[i.id for i in edition.indicators].index("wireless-network")]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            sign_in(page, url, "amal")
+            page.keyboard.press("Enter")  # the queue's first item: the doubtful Cairo wireless proposal
+            expect(page).to_have_url(item)
+            quote = page.locator("mark.quote")
+            expect(quote).to_be_visible()
+            expect(quote).to_have_text(CAIRO_QUOTE)
+            expect(page.locator(".rung.proposed")).to_have_attribute("data-level", "1")
+            page.keyboard.press("2")  # choose level 2; the reason field takes the focus
+            page.keyboard.type("The quote says 5G covers every district of the city: rung 2 at scale.")
+            page.click("#change")
+            expect(page.locator(".flash")).to_contain_text(f"#{seeded.cairo_5g}: round 1, change 2")
+            page.click("header button:has-text('Sign out')")
+
+            sign_in(page, url, "basil")
+            page.goto(item)
+            expect(page.locator("#status")).to_have_text("round 2: verification")
+            expect(page.locator("#accept")).to_have_text("Accept level 2")
+            page.keyboard.press("a")
+            expect(page.locator(".flash")).to_contain_text(f"#{seeded.cairo_5g}: round 2, accept 2")
+
+            page.goto(f"{url}/ranking?edition={EDITION}")
+            cairo = page.locator('tr[data-city="cairo"]')
+            expect(cairo.locator("td.total")).to_have_text(shown(2 * weight))
+            expect(cairo.locator("td").first).to_have_text("1")
+            expect(page.locator("#incomplete")).to_be_visible()
+
+            page.goto(item)
+            expect(page.locator("#status")).to_have_text("confirmed")
+            expect(page.locator("#confirmed")).to_have_text("2")
+        finally:
+            browser.close()
