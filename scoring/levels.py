@@ -11,17 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select
 
 from evidence.errors import DataError, DataErrors
-from evidence.record import Decision, Proposal
 from evidence.vocabulary import City, Edition
 from scoring.csvfile import read_rows
 from sources import Registry
 
 REQUIRED = ("city", "indicator", "level")
-FINAL_ROUND = 2                      # the last review round: only its decisions confirm a level
-CONFIRMING = ("accept", "change", "reject")  # a reject confirms level 0: no evidence for rung 1
 
 
 @dataclass(frozen=True)
@@ -187,34 +183,16 @@ def _row(cells: list[str], index: dict[str, int], where: str) -> _Row:
 # --- from the record --------------------------------------------------------------------------
 
 def confirmed_levels(database_url: str, edition: str) -> dict[tuple[str, str], tuple[int, int]]:
-    """Per (city, indicator): the level confirmed by the latest final-round verdict, and its decision id.
+    """Per (city, indicator): the level the review confirmed, and the decision that closed it.
 
-    A verdict is a round-2 decision that accepts (the decision's level, else the proposal's),
-    changes (the decision's level) or rejects (level 0) a proposal of the edition. Later verdicts
-    win; `attach` and earlier rounds never confirm anything.
+    "Confirmed" has one definition, the review workflow's (`review.decisions`): round 2 agreeing with
+    round 1, or the author's round 3; an item still under review confirms nothing.
     """
     from evidence.database import session_scope
+    from review.decisions import confirmations
 
-    latest = func.row_number().over(
-        partition_by=(Proposal.city, Proposal.indicator),
-        order_by=(Decision.created_at.desc(), Decision.id.desc()),
-    ).label("latest")
-    verdicts = (
-        select(Proposal.city, Proposal.indicator, Proposal.level.label("proposed"), Decision.id,
-               Decision.action, Decision.level, latest)
-        .join(Decision, Decision.proposal_id == Proposal.id)
-        .where(Proposal.edition == edition, Decision.round == FINAL_ROUND, Decision.action.in_(CONFIRMING))
-        .subquery()
-    )
     with session_scope(database_url) as session:
-        rows = session.execute(select(verdicts).where(verdicts.c.latest == 1)).all()
-    return {(r.city, r.indicator): (_verdict_level(r.action, r.level, r.proposed), r.id) for r in rows}
-
-
-def _verdict_level(action: str, decided: int | None, proposed: int) -> int:
-    if action == "reject":
-        return 0
-    return proposed if decided is None else decided
+        return {key: (c.level, c.decision_id) for key, c in confirmations(session, edition).items()}
 
 
 def levels_from_database(database_url: str, edition: Edition, cities: tuple[City, ...],

@@ -329,9 +329,8 @@ def test_only_an_author_opens_items(sqlite_url, lite):
             open_assignment(s, as_(s, "chen"), EDITION, as_(s, "lead"), city="shanghai")
 
 
-def test_scoring_reads_the_same_levels_for_items_closed_in_round_two(sqlite_url, lite):
-    """The scoring module reads confirmed levels on its own; for items closed by an agreeing round 2
-    (the common path) both readers must give the same levels."""
+def test_scoring_reads_the_levels_the_review_confirmed(sqlite_url, lite):
+    """Scoring reads confirmed levels through this module: both give the same levels."""
     from scoring.levels import confirmed_levels as scoring_levels
 
     with session_scope(sqlite_url) as s:

@@ -121,40 +121,48 @@ def propose(session, city: str, indicator: str, level: int, edition: str = "arab
 
 def decide(session, proposal: Proposal, reviewer: Reviewer, round_: int, action: str, level: int | None,
            minutes: int) -> Decision:
+    sequence = 1 + sum(1 for d in session.query(Decision).filter_by(proposal_id=proposal.id))
     decision = Decision(proposal_id=proposal.id, reviewer_id=reviewer.id, round=round_, action=action,
-                        level=level, created_at=T0 + timedelta(minutes=minutes))
+                        level=level, sequence=sequence, created_at=T0 + timedelta(minutes=minutes))
     session.add(decision)
     session.flush()
     return decision
 
 
-def test_only_final_round_verdicts_are_confirmed_levels(database_url):
+def test_scoring_reads_the_levels_the_review_confirmed(database_url):
+    """What "confirmed" means is the review workflow's: round 2 agreeing with round 1, or the author."""
     with session_scope(database_url) as s:
-        reviewer = Reviewer(name="reviewer-ar", languages=["ar"])
-        s.add(reviewer)
+        first, second = Reviewer(name="reviewer-ar", languages=["ar"]), Reviewer(name="verifier-ar", languages=["ar"])
+        author = Reviewer(name="author", role="author", languages=["ar", "en"])
+        s.add_all([first, second, author])
         s.flush()
         accepted = propose(s, "dubai", "wired-network", 3)
-        decide(s, accepted, reviewer, 1, "change", 1, 0)       # round 1 never confirms
-        decide(s, accepted, reviewer, 2, "accept", None, 5)    # accepted as proposed: 3
+        decide(s, accepted, first, 1, "accept", 3, 0)
+        decide(s, accepted, second, 2, "accept", 3, 5)          # rounds agree: 3
         changed = propose(s, "dubai", "wireless-network", 4)
-        decide(s, changed, reviewer, 2, "change", 2, 1)
+        decide(s, changed, first, 1, "change", 2, 1)
+        decide(s, changed, second, 2, "accept", 2, 2)          # verifies the change: 2
         rejected = propose(s, "cairo", "wired-network", 2)
-        decide(s, rejected, reviewer, 2, "reject", None, 1)    # confirmed 0: no evidence for rung 1
-        revised = propose(s, "cairo", "public-health", 1)
-        decide(s, revised, reviewer, 2, "accept", None, 1)
-        decide(s, revised, reviewer, 2, "change", 2, 9)        # a later verdict wins
-        decide(s, revised, reviewer, 2, "attach", None, 20)    # attaching evidence is no verdict
-        later = propose(s, "cairo", "public-health", 3)         # a newer proposal, verdict earlier in time
-        decide(s, later, reviewer, 2, "accept", None, 3)
+        decide(s, rejected, first, 1, "reject", 0, 1)
+        decide(s, rejected, second, 2, "reject", 0, 2)         # confirmed 0: no evidence for rung 1
+        disputed = propose(s, "cairo", "public-health", 1)
+        decide(s, disputed, first, 1, "accept", 1, 1)
+        decide(s, disputed, second, 2, "change", 2, 2)         # disagreement: waits for the author
+        settled = propose(s, "cairo", "emergency-system", 1)
+        decide(s, settled, first, 1, "accept", 1, 1)
+        decide(s, settled, second, 2, "change", 2, 2)
+        decide(s, settled, author, 3, "change", 2, 3)          # the author settles it: 2
+        decide(s, settled, author, 3, "attach", None, 4)       # attaching evidence is no verdict
         pending = propose(s, "doha", "wired-network", 2)
-        decide(s, pending, reviewer, 1, "accept", None, 0)     # not yet through round 2
+        decide(s, pending, first, 1, "accept", 2, 0)           # not yet verified
         other = propose(s, "riyadh", "data-flow", 2, edition="g20-2023")
-        decide(s, other, reviewer, 2, "accept", None, 0)
+        decide(s, other, first, 1, "accept", 2, 0)
+        decide(s, other, second, 2, "accept", 2, 1)
 
     levels = confirmed_levels(database_url, "arab-2024")
     assert {k: v[0] for k, v in levels.items()} == {
         ("dubai", "wired-network"): 3, ("dubai", "wireless-network"): 2,
-        ("cairo", "wired-network"): 0, ("cairo", "public-health"): 2,
+        ("cairo", "wired-network"): 0, ("cairo", "emergency-system"): 2,
     }
     assert set(confirmed_levels(database_url, "g20-2023")) == {("riyadh", "data-flow")}
 
