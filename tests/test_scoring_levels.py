@@ -176,8 +176,9 @@ def test_a_confirmed_level_above_the_ladder_names_its_decision(database_url):
         reviewer = Reviewer(name="reviewer-x")
         s.add(reviewer)
         s.flush()
-        decision = decide(s, propose(s, "doha", "digital-society", 1), reviewer, 2, "change", 3, 0)
-        decision_id = decision.id
+        item = propose(s, "doha", "digital-society", 1)
+        decide(s, item, reviewer, 1, "change", 3, 0)
+        decision_id = decide(s, item, reviewer, 2, "accept", 3, 1).id
     with pytest.raises(DataErrors, match=rf"decision #{decision_id} \(city doha, indicator digital-society\): "
                                          r"level 3 is above the top of the digital-society ladder \(2\)"):
         levels_from_database(database_url, ARAB, CITIES, REGISTRY)
