@@ -62,13 +62,10 @@ def crawl(edition: str = typer.Option(..., help="edition whose cities are crawle
 
 
 def _serve_sample(version: str, port: int):
+    """The sample server, started by the `with` block (a port in use is an EvidenceError naming it)."""
     from collector.server import SampleServer
 
-    try:
-        return SampleServer(version=_version(version), port=port).start()
-    except OSError as e:
-        raise EvidenceError(f"cannot serve the sample on port {port} ({e.strerror}); if `evidence sample serve` is "
-                            f"running, crawl with --sources <data dir>/sample/sources.yaml instead") from None
+    return SampleServer(version=_version(version), port=port)
 
 
 def _version(version: str) -> str:
@@ -116,10 +113,7 @@ def sample_serve(version: str = typer.Option("v1", help="v1, or v2 (the second v
     from evidence.settings import load_settings
 
     out = sources_out or load_settings().data_dir / "sample" / "sources.yaml"
-    try:
-        server = SampleServer(root or SAMPLE, _version(version), port, slow_seconds).start()
-    except OSError as e:
-        raise EvidenceError(f"cannot serve on port {port}: {e.strerror}") from None
+    server = SampleServer(root or SAMPLE, _version(version), port, slow_seconds).start()
     try:
         server.write_sources(out)
         table = Table("city", "edition", "language", "site", "name", title=f"sample {version}: {len(server.urls)} sites")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
@@ -21,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from evidence.errors import EvidenceError
 from collector.sample import SAMPLE, SampleSite, Version, load_sites, loopback_host
 
 ROOT_RELATIVE = re.compile(r"(<loc>\s*|^Sitemap:\s*)(/[^\s<]*)", re.MULTILINE | re.IGNORECASE)
@@ -40,6 +42,7 @@ class Hit:
 class SiteHandler(BaseHTTPRequestHandler):
     server: "SiteHTTPServer"
     server_version = "SampleGov/1.0"
+    protocol_version = "HTTP/1.1"  # keep-alive, as real servers do (every answer says its length or closes)
 
     def log_message(self, format, *args) -> None:  # the hit log replaces the stderr chatter
         pass
@@ -115,6 +118,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data) * 2))
+        self.send_header("Connection", "close")
         self.end_headers()
         self._write(data)
         self.close_connection = True
@@ -124,6 +128,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         """No Content-Length and no end in sight: only the crawler's size cap stops this download."""
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Connection", "close")  # the body ends when the connection does
         self.end_headers()
         self.close_connection = True
         sent, limit = 0, self.server.sample.oversized_bytes
@@ -165,6 +170,11 @@ class SiteHTTPServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         self.base_url = f"http://{host}:{port}"
 
+    def handle_error(self, request, client_address) -> None:
+        """A crawler hanging up (a cancelled oversized download, a timeout) is normal here, not an error."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
 
 class SampleServer:
     """All sites of a sample tree, each on 127.0.0.N (same port for all when one is given, else ephemeral)."""
@@ -199,7 +209,13 @@ class SampleServer:
 
     def start(self) -> "SampleServer":
         for index, city in enumerate(self.cities):
-            server = SiteHTTPServer((loopback_host(index), self.port), self, city)
+            try:
+                server = SiteHTTPServer((loopback_host(index), self.port), self, city)
+            except OSError as e:
+                self.stop()
+                raise EvidenceError(f"cannot serve the sample's {city} site on {loopback_host(index)}:{self.port}: "
+                                    f"{e.strerror}; choose another port (--sample-port / --port), or if `evidence sample serve` is "
+                                    "running, crawl with --sources <data dir>/sample/sources.yaml") from None
             threading.Thread(target=server.serve_forever, args=(0.05,), name=f"sample-{city}", daemon=True).start()
             self._servers.append(server)
         return self

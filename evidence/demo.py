@@ -1,33 +1,77 @@
-"""`make demo`: the whole pipeline on the embedded defaults, step by step, on the bundled sample.
+"""`make demo`: the whole pipeline on the embedded defaults and the bundled sample, step by step.
 
-Each step is a real `evidence` command, run in-process, so what the demo shows is what a user gets.
+Each step is a real `evidence` command, run in-process, so what the demo shows is what a user gets:
+crawl the sample sites (served on loopback), index and search them, propose levels (offline unless an
+LLM endpoint is configured), measure the proposals against the answer key, set up reviewers, score, and
+say how to open the review app. Running it again shows the incremental path: a conditional re-crawl,
+nothing to re-embed, no proposal sent twice.
 """
 
 from __future__ import annotations
 
+import click
 from rich.rule import Rule
 
 from evidence.cli import app
-from evidence.output import console
-from frameworks.weights import example_weights_path
+from evidence.errors import EvidenceError
+from evidence.output import console, errors
+from evidence.settings import load_settings
 
-EDITION = "arab-2024"
+GOLD = "sources/sample/gold.csv"
+ARAB = ["--city", "cairo", "--city", "dubai", "--city", "riyadh"]
+REVIEWERS = [("author", "author", "ar,en,zh,fr,de,ru,ja,pt"), ("amal", "reviewer", "ar,en"),
+             ("basil", "reviewer", "ar,en")]
 
-STEPS: list[tuple[str, list[str]]] = [
-    ("The edition frameworks", ["frameworks", "list"]),
-    (f"The {EDITION} ladder", ["frameworks", "show", EDITION]),
-    (f"The cities of {EDITION}", ["cities", "list", "--edition", EDITION]),
-    ("Example expert weights, aggregated (invented for the demo)",
-     ["weights", "aggregate", str(example_weights_path(EDITION)), "--edition", EDITION]),
-    ("What this setup uses", ["doctor"]),
-]
+
+def steps(out: str) -> list[tuple[str, list[str]]]:
+    return [
+        ("The edition frameworks", ["frameworks", "list"]),
+        ("Crawl the sample's G20 cities (loopback sites: robots.txt, sitemaps, legacy encodings, PDFs, failures)",
+         ["crawl", "--edition", "g20-2023", "--sample", "--timeout", "10"]),
+        ("Crawl the sample's Arab League cities", ["crawl", "--edition", "arab-2024", "--sample", "--timeout", "10"]),
+        ("Chunk, embed and index the snapshots (incremental)", ["index"]),
+        ("Search in English for evidence written in Arabic", ["search", "5G mobile network coverage across the city",
+                                                             "--city", "riyadh", "--k", "3"]),
+        ("Search in Chinese across every city", ["search", "城市应急指挥中心", "--k", "3"]),
+        ("Retrieval on the answer key: English queries, local-language evidence", ["index", "evaluate", "--gold", GOLD]),
+        ("Propose levels for the G20 sample cities", ["propose", "--edition", "g20-2023"]),
+        ("Propose levels for the Arab League sample cities", ["propose", "--edition", "arab-2024"]),
+        ("How often the proposer is right on the answer key", ["eval", "--gold", GOLD]),
+        *[(f"Reviewer account: {name}", ["reviewers", "add", name, "--role", role, "--languages", langs,
+                                         "--password", f"demo-{name}", "--exist-ok"]) for name, role, langs in REVIEWERS],
+        *[(f"The author opens arab-2024 to {name}", ["review", "assign", "--as", "author", "--reviewer", name,
+                                                      "--edition", "arab-2024"]) for name in ("amal", "basil")],
+        ("amal's review queue", ["review", "list", "--as", "amal", "--edition", "arab-2024"]),
+        (f"Scores, tiers, clusters and rank stability of the answer key's levels (EXAMPLE weights) -> {out}",
+         ["score", "--edition", "arab-2024", "--levels", GOLD, *ARAB, "--stability", "2000", "--out", out]),
+        ("The review app", ["serve", "--dry-run"]),
+    ]
+
+
+def run(args: list[str]) -> None:
+    try:
+        app(args, standalone_mode=False)
+    except click.exceptions.Exit as done:
+        if done.exit_code not in (0, None):
+            raise EvidenceError(f"evidence {' '.join(args)} exited with {done.exit_code}") from None
 
 
 def main() -> None:
-    for title, args in STEPS:
-        console.print(Rule(f"[bold]{title}[/]  [dim]evidence {' '.join(args)}[/]"))
-        app(args, standalone_mode=False)
+    out = str(load_settings().data_dir / "demo" / "scores")
+    for title, args in steps(out):
+        console.print(Rule(f"[bold]{title}[/]"))
+        console.print(f"[dim]$ evidence {' '.join(args)}[/]")
+        run(args)
+    console.print(Rule("[bold]Done[/]"))
+    console.print(f"Ranking tables and charts: [bold]{out}[/]")
+    console.print("Open the review app:  [bold].venv/bin/evidence serve[/]  then http://127.0.0.1:8000  —  sign in as "
+                  "[bold]amal[/] / demo-amal (first review), [bold]basil[/] / demo-basil (verification) or "
+                  "[bold]author[/] / demo-author.")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except EvidenceError as e:
+        errors.print(f"[red]demo stopped:[/] {e}", highlight=False)
+        raise SystemExit(2) from None
