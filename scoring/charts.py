@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib import font_manager, rc_context
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from scoring.clusters import ClusterComparison
 from scoring.collation import name_in
@@ -107,6 +108,7 @@ def rank_intervals(table: ScoreTable, stability: Stability, out: Path, lang: str
         ax.set_yticks(y, [name_in(table.cities[n], lang) for n in rows])
         ax.invert_yaxis()
         ax.set_xlabel("排名" if lang == "zh" else "Rank")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # ranks are whole numbers
         ax.set_title((f"排名区间（{stability.resamples} 次重抽样专家组）" if lang == "zh"
                       else f"Rank intervals over {stability.resamples} resampled panels"))
         ax.legend(loc="upper right", fontsize="small")
