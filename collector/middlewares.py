@@ -63,7 +63,7 @@ class SourceGuard(CrawlerComponent):
         if source and not in_domains(host, source["allowed_domains"]):
             raise Refused(f"{host} is outside the source's allowed domains ({', '.join(source['allowed_domains'])})")
         sources = [source] if source else self.crawler.spider.sources_of_host(host)
-        if sources and all(s["allow_private"] for s in sources):
+        if any(s["allow_private"] for s in sources):  # robots.txt: needed by any source of the host
             return None
         if host not in self.verdicts:
             self.verdicts[host] = await self._private(host)

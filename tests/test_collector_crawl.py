@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import unicodedata
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,10 +25,11 @@ from sqlalchemy import create_engine, func, select, text
 from collector.extract import extract
 from collector.sample import SAMPLE, load_sites
 from collector.server import SampleServer
-from evidence.database import session_scope
+from evidence.database import open_engine, session_scope
 from evidence.record import Crawl, Document, Fetch, Page, Snapshot
 
 EVIDENCE = str(Path(sys.executable).with_name("evidence"))
+POSTGRES = os.environ.get("EVIDENCE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 G20 = ["berlin", "london", "moscow", "paris", "riyadh", "sao-paulo", "shanghai", "tokyo"]  # the sample's g20-2023 cities
 FAST = ["--timeout", "1", "--retries", "1", "--backoff", "0.1", "--delay", "0", "--concurrency", "4",
         "--max-bytes", "1000000"]
@@ -54,7 +56,7 @@ def server():
 @pytest.fixture(scope="module")
 def scenario(server, tmp_path_factory):
     """Crawl v1, crawl v1 again, switch the server to v2 and crawl again; keep each run's summary and hits.
-    (SQLite; the crawl on PostgreSQL is test_failures_are_data_and_the_crawl_goes_on.)"""
+    (SQLite; the arab-2024 crawl below runs on PostgreSQL.)"""
     home = tmp_path_factory.mktemp("crawl")
     backend = f"sqlite:///{home / 'evidence.db'}"
     data_dir, sources = home / "data", server.write_sources(home / "sources.yaml")
@@ -266,16 +268,77 @@ def test_no_snapshot_is_stored_twice_and_raw_bytes_are_content_addressed(scenari
         assert hashlib.sha256(raw.read_bytes()).hexdigest() == snap.raw_sha256
 
 
-# --- single runs on their own data directories ------------------------------------------------------
+# --- arab-2024 on PostgreSQL: the Arabic sample, a broken site, a refused source, a dead port ----------------
 
-def test_arab_sample_decodes_windows_1256_and_arabic_pdfs(server, tmp_path):
-    database, data_dir = f"sqlite:///{tmp_path / 'evidence.db'}", tmp_path / "data"
-    summary = crawl("--edition", "arab-2024", data_dir=data_dir, database=database,
-                    sources=server.write_sources(tmp_path / "sources.yaml"))
-    assert summary["state"] == "finished" and set(summary["cities"]) == {"cairo", "dubai", "riyadh"}
-    recorded = by_url(database, summary["crawl"])
+def _broken_site(root: Path) -> None:
+    """A small site of everything that goes wrong on real portals and is not in the bundled sample."""
+    site = root / "sites" / "riyadh"
+    (site / "files").mkdir(parents=True)
+    (site / "data").mkdir()
+    (site / "site.yaml").write_text(
+        "city: riyadh\nedition: arab-2024\nname: test portal\nlanguage: ar\nstart: /index.html\n"
+        "routes:\n  redirects: {'/loop/a.html': '/loop/b.html', '/loop/b.html': '/loop/a.html'}\n"
+        "  truncated: ['/cut.html']\n", encoding="utf-8")
+    page = "<html lang='ar'><head><meta charset='utf-8'><title>{0}</title></head><body><h1>{0}</h1><p>{1}</p></body></html>"
+    body = "تعلن الأمانة عن استكمال ربط جميع المراكز البلدية بمنظومة الشكاوى الموحدة. " * 8
+    links = ["/loop/a.html", "/cut.html", "/files/broken.pdf", "/data/feed.json", "/copy-1.html", "/copy-2.html"]
+    index = page.format("الرئيسية", body).replace("</body>", "".join(f"<a href='{u}'>{u}</a>" for u in links) + "</body>")
+    (site / "index.html").write_text(index, encoding="utf-8")
+    for name in ("copy-1.html", "copy-2.html"):
+        (site / name).write_text(page.format("منظومة الشكاوى", body), encoding="utf-8")
+    (site / "cut.html").write_text(page.format("بيان", body), encoding="utf-8")
+    (site / "files" / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%%truncated")
+    (site / "data" / "feed.json").write_text('{"items": []}', encoding="utf-8")
+    (site / "robots.txt").write_text("User-agent: *\nDisallow:\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL database of the module's own (conftest's database_url is per test; this crawl is shared)."""
+    name = f"evidence_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield POSTGRES.rsplit("/", 1)[0] + f"/{name}"
+    open_engine.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def arab(server, postgres, tmp_path_factory):
+    """One arab-2024 crawl on PostgreSQL: the sample's Cairo and Dubai, a broken site standing in for Riyadh, a
+    Cairo source on loopback that does not allow it, and a Dubai source on a port nobody listens on."""
+    import socket
+
+    home = tmp_path_factory.mktemp("arab")
+    _broken_site(home / "tree")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with SampleServer(root=home / "tree") as broken:
+        real = [s for s in server.sources() if s["city"] in ("cairo", "dubai")]
+        refused = {**next(s for s in server.sources() if s["city"] == "shanghai"), "city": "cairo",
+                   "allow_private": False}
+        dead = {"city": "dubai", "url": f"http://127.0.0.1:{closed}/", "kind": "portal", "provenance": "test",
+                "allow_private": True}
+        (home / "sources.yaml").write_text(json.dumps({"sources": real + broken.sources() + [refused, dead]}),
+                                           encoding="utf-8")
+        shanghai_hits = server.count(city="shanghai")
+        summary = crawl("--edition", "arab-2024", data_dir=home / "data", database=postgres,
+                        sources=home / "sources.yaml")
+        assert server.count(city="shanghai") == shanghai_hits, "a refused source gets no request, not even robots.txt"
+        return {"summary": summary, "database": postgres, "data_dir": home / "data", "broken": broken.urls["riyadh"],
+                "refused": refused["url"], "dead": dead["url"]}
+
+
+def test_arab_sample_decodes_windows_1256_and_arabic_pdfs(server, arab):
+    database = arab["database"]
+    assert arab["summary"]["state"] == "finished" and set(arab["summary"]["cities"]) == {"cairo", "dubai", "riyadh"}
+    recorded = by_url(database, arab["summary"]["crawl"])
     charsets = 0
-    for site in sites(["cairo", "dubai", "riyadh"]):
+    for site in sites(["cairo", "dubai"]):
         base = server.urls[site.city]
         for path, charset in site.spec.routes.charsets.items():
             paragraphs = lxml.html.document_fromstring(site.file(path).read_bytes().decode(charset)).iter("p")
@@ -293,69 +356,27 @@ def test_arab_sample_decodes_windows_1256_and_arabic_pdfs(server, tmp_path):
     assert not any("\ufe70" <= ch <= "\ufeff" for p in arabic for ch in p.text[:2000])  # no presentation forms
 
 
-def test_loopback_is_refused_unless_the_source_allows_it(server, tmp_path):
-    database, data_dir = f"sqlite:///{tmp_path / 'evidence.db'}", tmp_path / "data"
-    entry = {**next(s for s in server.sources() if s["city"] == "shanghai"), "allow_private": False}
-    (tmp_path / "sources.yaml").write_text(json.dumps({"sources": [entry]}), encoding="utf-8")
-    before = server.count(city="shanghai")
-    summary = crawl("--edition", "g20-2023", data_dir=data_dir, database=database, sources=tmp_path / "sources.yaml")
-    assert server.count(city="shanghai") == before, "not even robots.txt may be requested"
-    [fetch] = fetches(database, summary["crawl"])
-    host = urlsplit(entry["url"]).hostname
-    assert fetch.outcome == "refused" and fetch.url == entry["url"]
+def test_loopback_is_refused_unless_the_source_allows_it(arab):
+    [fetch] = [f for f in fetches(arab["database"], arab["summary"]["crawl"]) if f.url == arab["refused"]]
+    host = urlsplit(arab["refused"]).hostname
+    assert fetch.outcome == "refused" and fetch.city == "cairo"
     assert fetch.reason == f"{host} resolves to loopback address {host}; the source does not allow private addresses"
 
 
-def _broken_site(root: Path) -> None:
-    """A small site of everything that goes wrong on real portals and is not in the bundled sample."""
-    site = root / "sites" / "cairo"
-    (site / "files").mkdir(parents=True)
-    (site / "data").mkdir()
-    (site / "site.yaml").write_text(
-        "city: cairo\nedition: arab-2024\nname: test portal\nlanguage: ar\nstart: /index.html\n"
-        "routes:\n  redirects: {'/loop/a.html': '/loop/b.html', '/loop/b.html': '/loop/a.html'}\n"
-        "  truncated: ['/cut.html']\n", encoding="utf-8")
-    page = "<html lang='ar'><head><meta charset='utf-8'><title>{0}</title></head><body><h1>{0}</h1><p>{1}</p></body></html>"
-    body = "تعلن المحافظة عن استكمال ربط جميع المراكز التكنولوجية بمنظومة الشكاوى الموحدة. " * 8
-    links = ["/loop/a.html", "/cut.html", "/files/broken.pdf", "/data/feed.json", "/copy-1.html", "/copy-2.html"]
-    index = page.format("الرئيسية", body) .replace("</body>", "".join(f"<a href='{u}'>{u}</a>" for u in links) + "</body>")
-    (site / "index.html").write_text(index, encoding="utf-8")
-    for name in ("copy-1.html", "copy-2.html"):
-        (site / name).write_text(page.format("منظومة الشكاوى", body), encoding="utf-8")
-    (site / "cut.html").write_text(page.format("بيان", body), encoding="utf-8")
-    (site / "files" / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%%truncated")
-    (site / "data" / "feed.json").write_text('{"items": []}', encoding="utf-8")
-    (site / "robots.txt").write_text("User-agent: *\nDisallow:\n", encoding="utf-8")
-
-
-def test_failures_are_data_and_the_crawl_goes_on(database_url, tmp_path):
-    import socket
-
-    _broken_site(tmp_path / "tree")
-    with socket.socket() as probe:  # a port nothing listens on: connection refused
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
-    with SampleServer(root=tmp_path / "tree") as broken:
-        entries = broken.sources() + [{"city": "dubai", "url": f"http://127.0.0.1:{closed}/", "kind": "portal",
-                                        "provenance": "test", "allow_private": True}]
-        (tmp_path / "sources.yaml").write_text(json.dumps({"sources": entries}), encoding="utf-8")
-        summary = crawl("--edition", "arab-2024", data_dir=tmp_path / "data", database=database_url,
-                        sources=tmp_path / "sources.yaml")
-        base = broken.urls["cairo"]
-    assert summary["state"] == "finished"
-    recorded = by_url(database_url, summary["crawl"])
+def test_failures_are_data_and_the_crawl_goes_on(arab):
+    recorded, base = by_url(arab["database"], arab["summary"]["crawl"]), arab["broken"]
     reason = {urlsplit(u).path if u.startswith(base) else u: f.reason for u, f in recorded.items()}
     assert reason["/loop/a.html"].startswith("redirect loop: ") and reason["/loop/a.html"].count("/loop/a.html") == 2
     assert reason["/cut.html"].startswith("truncated body")
     assert reason["/files/broken.pdf"].startswith("corrupt PDF")
     assert reason["/data/feed.json"] == "unsupported content type application/json"
-    assert reason[f"http://127.0.0.1:{closed}/"] == "connection refused (2 attempts)"
+    assert reason[arab["dead"]] == "connection refused (2 attempts)"
     copies = [recorded[base + p] for p in ("/copy-1.html", "/copy-2.html")]
     assert sorted(f.outcome for f in copies) == ["duplicate", "new-snapshot"]
     assert copies[0].snapshot_id == copies[1].snapshot_id  # same content at two URLs: one document
     assert recorded[base + "/index.html"].outcome == "new-snapshot"
-    listing = json.loads(evidence("documents", "list", "--json", data_dir=tmp_path / "data",
-                                  database=database_url).stdout)
+    listing = json.loads(evidence("documents", "list", "--city", "riyadh", "--json", data_dir=arab["data_dir"],
+                                  database=arab["database"]).stdout)
     assert sorted(len(d["urls"]) for d in listing) == [1, 2]
 
 
