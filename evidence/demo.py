@@ -27,8 +27,8 @@ def steps(out: str) -> list[tuple[str, list[str]]]:
     return [
         ("The edition frameworks", ["frameworks", "list"]),
         ("Crawl the sample's G20 cities (loopback sites: robots.txt, sitemaps, legacy encodings, PDFs, failures)",
-         ["crawl", "--edition", "g20-2023", "--sample", "--timeout", "10"]),
-        ("Crawl the sample's Arab League cities", ["crawl", "--edition", "arab-2024", "--sample", "--timeout", "10"]),
+         ["crawl", "--edition", "g20-2023", "--sample"]),
+        ("Crawl the sample's Arab League cities", ["crawl", "--edition", "arab-2024", "--sample"]),
         ("Chunk, embed and index the snapshots (incremental)", ["index"]),
         ("Search in English for evidence written in Arabic", ["search", "5G mobile network coverage across the city",
                                                              "--city", "riyadh", "--k", "3"]),

@@ -106,8 +106,8 @@ def test_example_weights_are_used_by_default_with_a_warning(tmp_path):
 def test_levels_come_from_confirmed_decisions_in_the_database(tmp_path, database_url):
     edition = load_framework("arab-2024")
     with session_scope(database_url) as s:
-        reviewer = Reviewer(name="ar-1")
-        s.add(reviewer)
+        first, second = Reviewer(name="ar-1"), Reviewer(name="ar-2")
+        s.add_all([first, second])
         s.flush()
         for city in ("dubai", "cairo"):
             for n, indicator in enumerate(edition.indicators):
@@ -115,8 +115,10 @@ def test_levels_come_from_confirmed_decisions_in_the_database(tmp_path, database
                                     method="offline", input_hash=f"{city}{n}")
                 s.add(proposal)
                 s.flush()
-                action = "accept" if city == "dubai" else "reject"
-                s.add(Decision(proposal_id=proposal.id, reviewer_id=reviewer.id, round=2, action=action, level=None))
+                action, level = ("accept", 1) if city == "dubai" else ("reject", 0)
+                for sequence, reviewer in enumerate((first, second), 1):  # a first review, then its verification
+                    s.add(Decision(proposal_id=proposal.id, reviewer_id=reviewer.id, round=sequence, action=action,
+                                   level=level, sequence=sequence))
     done = run(*BASE, "--city", "dubai", "--city", "cairo", "--weights", PANEL, "--out", str(tmp_path),
                "--format", "csv", "--no-charts", "--no-clusters", env={"EVIDENCE_DATABASE_URL": database_url})
     assert done.returncode == 0, done.stderr
