@@ -40,6 +40,8 @@ app.command("serve")(serve)
 from review.proposer.cli import eval_command, propose  # noqa: E402
 app.command("propose")(propose)
 app.command("eval")(eval_command)
+from watch.cli import watch_app  # noqa: E402
+app.add_typer(watch_app, name="watch")
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
 

@@ -240,3 +240,65 @@ class Score(Base):
     tier: Mapped[int | None]
     complete: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class WatchPass(Base):
+    """One `evidence watch` pass: which step it reached, so a pass that died resumes rather than restarts."""
+
+    __tablename__ = "watch_passes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), default="running")  # running | finished
+    step: Mapped[str] = mapped_column(String(20), default="crawl")  # crawl | classify | consequences | notify | done
+    sources: Mapped[list] = mapped_column(default=list)  # source row ids this pass re-fetches
+    crawls: Mapped[list] = mapped_column(default=list)  # crawl run ids it made
+    flagged: Mapped[list] = mapped_column(default=list)  # cities with a substantive change
+    notified: Mapped[dict] = mapped_column(default=dict)  # channel -> outcome
+    started_at: Mapped[datetime] = mapped_column(default=now)
+    finished_at: Mapped[datetime | None]
+
+
+class WatchLock(Base):
+    """At most one row per data set: the pass holding it; a dead holder's row is taken over."""
+
+    __tablename__ = "watch_locks"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    pass_id: Mapped[int | None]
+    pid: Mapped[int]
+    host: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(default=now)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class WatchChange(Base):
+    """A changed snapshot against its predecessor at the same URL (none: a new document), as classified."""
+
+    __tablename__ = "watch_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pass_id: Mapped[int] = mapped_column(ForeignKey("watch_passes.id"), index=True)
+    city: Mapped[str] = mapped_column(String(80), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    old_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
+    new_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # cosmetic | substantive
+    added: Mapped[list] = mapped_column(default=list)  # paragraphs added (text)
+    removed: Mapped[list] = mapped_column(default=list)
+    cosmetic: Mapped[list] = mapped_column(default=list)  # [old line, new line] pairs that differ only cosmetically
+    indicators: Mapped[list] = mapped_column(default=list)  # [edition, indicator] pairs it bears on
+    __table_args__ = (UniqueConstraint("pass_id", "new_snapshot_id", "url"),)
+
+
+class WatchRequeue(Base):
+    """A city and indicator sent back to review by a pass: the proposal made stale and the one made instead."""
+
+    __tablename__ = "watch_requeues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pass_id: Mapped[int] = mapped_column(ForeignKey("watch_passes.id"), index=True)
+    edition: Mapped[str] = mapped_column(String(40))
+    city: Mapped[str] = mapped_column(String(80))
+    indicator: Mapped[str] = mapped_column(String(80))
+    old_proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    new_proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"), index=True)
+    old_level: Mapped[int | None]
+    new_level: Mapped[int | None]
+    changes: Mapped[list] = mapped_column(default=list)  # WatchChange ids behind it
+    __table_args__ = (UniqueConstraint("pass_id", "edition", "city", "indicator"),)

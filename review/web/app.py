@@ -81,7 +81,7 @@ def _error_page(status: int, title: str, message: str | None):
 
 
 def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
-    from review.web import pages, reports
+    from review.web import pages, reports, watch
 
     catalogue()  # a broken message catalogue fails here, naming the key, not on some page later
     app = FastAPI(title="evidence review", docs_url=None, redoc_url=None, openapi_url=None)
@@ -91,6 +91,7 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(reports.router)
+    app.include_router(watch.router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):

@@ -1,0 +1,166 @@
+"""`evidence watch`: one pass over the sources that are due, step by step, resumable, never two at once.
+
+Steps, each recorded on the pass row before the next starts: crawl (the collector's conditional
+re-fetch; its sitemaps and listing pages find new documents; a killed crawl resumes by itself), index,
+classify, consequences, notify. A pass that died is resumed by the next one at the step it reached;
+every step is idempotent (changes and re-queued items are keyed by pass, proposals by input hash).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta
+
+from rich.console import Console
+from sqlalchemy import func, select
+
+from collector import crawl as crawling
+from collector.runs import CrawlSource
+from evidence.database import session_scope
+from evidence.errors import DataError
+from evidence.record import Crawl, Fetch, SourceRow, WatchPass, now
+from evidence.settings import Settings
+from watch.lock import PassLock, WatchBusy, aware
+
+STEPS = ("crawl", "index", "classify", "consequences", "notify", "done")
+EVERY = re.compile(r"^(\d+)([mhdw])$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def interval(text: str, where: str = "--every") -> timedelta:
+    """'7d', '12h', '30m', '2w' as a timedelta."""
+    match = EVERY.match(text.strip())
+    if not match or int(match[1]) == 0:
+        raise DataError(where, text, "expected a count and a unit, e.g. 7d, 12h, 30m or 2w")
+    return timedelta(**{UNITS[match[2]]: int(match[1])})
+
+
+def due_sources(session, everything: bool = False, at: datetime | None = None) -> list[SourceRow]:
+    """Sources whose schedule has elapsed since they were last crawled (by a watch pass or any crawl)."""
+    at = at or now()
+    last_fetch = dict(session.execute(select(Fetch.city, func.max(Fetch.at)).group_by(Fetch.city)).all())
+    out = []
+    for row in session.scalars(select(SourceRow).order_by(SourceRow.id)):
+        last = row.last_crawled_at or last_fetch.get(row.city)
+        if everything or last is None or aware(last) + interval(row.schedule or "7d", f"source {row.url}: schedule") <= at:
+            out.append(row)
+    return out
+
+
+def editions_of(session, cities: set[str]) -> dict[str, str]:
+    """The edition each city was last crawled for (a crawl run is recorded under one edition)."""
+    out: dict[str, str] = {}
+    for run in session.scalars(select(Crawl).order_by(Crawl.id.desc())):
+        for city in run.cities:
+            out.setdefault(city, run.edition)
+    return out
+
+
+def run_pass(settings: Settings, everything: bool = False, limits: crawling.CrawlLimits | None = None,
+             console: Console | None = None, notify: bool = True) -> dict:
+    """One watch pass (or the resumption of one that died). Raises WatchBusy when another pass runs."""
+    with PassLock(settings.database) as lock:
+        pass_id = _open(settings, everything)
+        if pass_id is None:
+            return {"pass": None, "state": "nothing-due", "flagged": [], "recovered_lock": lock.recovered}
+        lock.mark(pass_id)
+        for step in _remaining(settings, pass_id):
+            _STEP[step](settings, pass_id, limits or crawling.CrawlLimits(), console, notify)
+            _advance(settings, pass_id, step)
+        from watch.report import pass_summary
+
+        with session_scope(settings.database) as s:
+            return {**pass_summary(s, pass_id), "recovered_lock": lock.recovered}
+
+
+def _open(settings: Settings, everything: bool) -> int | None:
+    """The unfinished pass to resume, else a new pass over the due sources (None when nothing is due)."""
+    with session_scope(settings.database) as s:
+        unfinished = s.scalars(select(WatchPass).where(WatchPass.state == "running").order_by(WatchPass.id)).first()
+        if unfinished is not None:
+            return unfinished.id
+        due = due_sources(s, everything)
+        if not due:
+            return None
+        row = WatchPass(sources=[r.id for r in due])
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def _remaining(settings: Settings, pass_id: int) -> list[str]:
+    with session_scope(settings.database) as s:
+        step = s.get(WatchPass, pass_id).step
+    return list(STEPS[STEPS.index(step):-1])
+
+
+def _advance(settings: Settings, pass_id: int, step: str) -> None:
+    with session_scope(settings.database) as s:
+        row = s.get(WatchPass, pass_id)
+        row.step = STEPS[STEPS.index(step) + 1]
+        if row.step == "done":
+            row.state, row.finished_at = "finished", now()
+
+
+def _crawl(settings: Settings, pass_id: int, limits, console, notify) -> None:
+    """Re-fetch the pass's sources, one crawl run per edition (a resumed pass resumes the same runs)."""
+    with session_scope(settings.database) as s:
+        rows = s.scalars(select(SourceRow).where(SourceRow.id.in_(s.get(WatchPass, pass_id).sources))).all()
+        editions = editions_of(s, {r.city for r in rows})
+    groups: dict[str, list[SourceRow]] = {}
+    for r in rows:
+        groups.setdefault(editions.get(r.city, "unknown"), []).append(r)
+    for edition, group in sorted(groups.items()):
+        sources = [CrawlSource(r.city, r.url, tuple(r.allowed_domains), r.allow_private, r.kind) for r in group]
+        result = crawling.run(settings, edition, sources, limits, console=console)
+        with session_scope(settings.database) as s:
+            row = s.get(WatchPass, pass_id)
+            row.crawls = sorted({*row.crawls, result["crawl"]})
+            for source in s.scalars(select(SourceRow).where(SourceRow.id.in_([r.id for r in group]))):
+                source.last_crawled_at = now()
+
+
+def _index(settings: Settings, pass_id: int, limits, console, notify) -> None:
+    from vectorstore.index import index_snapshots
+
+    index_snapshots(settings, show_progress=console is not None)
+
+
+def _classify(settings: Settings, pass_id: int, limits, console, notify) -> None:
+    from watch.consequences import classify_pass
+
+    classify_pass(settings, pass_id)
+
+
+def _consequences(settings: Settings, pass_id: int, limits, console, notify) -> None:
+    from watch.consequences import requeue_pass
+
+    requeue_pass(settings, pass_id)
+
+
+def _notify(settings: Settings, pass_id: int, limits, console, notify) -> None:
+    from watch.notify import notify_pass
+
+    if notify:
+        notify_pass(settings, pass_id)
+
+
+_STEP = {"crawl": _crawl, "index": _index, "classify": _classify, "consequences": _consequences, "notify": _notify}
+
+
+def every(settings: Settings, period: timedelta, limits=None, console: Console | None = None,
+          passes: int | None = None, on_pass=None) -> None:
+    """Run a pass, then another each `period` (a busy lock skips that turn); `passes` bounds the loop."""
+    done = 0
+    while passes is None or done < passes:
+        started = time.monotonic()
+        try:
+            result = run_pass(settings, limits=limits, console=console)
+        except WatchBusy as e:
+            result = {"state": "busy", "error": str(e)}
+        if on_pass:
+            on_pass(result)
+        done += 1
+        if passes is None or done < passes:
+            time.sleep(max(0.0, period.total_seconds() - (time.monotonic() - started)))
