@@ -3,8 +3,9 @@
 Each step is a real `evidence` command, run in-process, so what the demo shows is what a user gets:
 crawl the sample sites (served on loopback), index and search them, propose levels (offline unless an
 LLM endpoint is configured), measure the proposals against the answer key, set up reviewers, score, and
-say how to open the review app. Running it again shows the incremental path: a conditional re-crawl,
-nothing to re-embed, no proposal sent twice.
+run a quarterly watch pass against the sample's second version (São Paulo publishes a 5G decree, Berlin
+only changes a footer date), and say how to open the review app. Running it again shows the incremental
+path: conditional re-fetches, nothing to re-embed, no proposal sent twice.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 import click
 from rich.rule import Rule
 
+from collector.server import SampleServer
 from evidence.cli import app
 from evidence.errors import EvidenceError
 from evidence.output import console, errors
 from evidence.settings import load_settings
 
 GOLD = "sources/sample/gold.csv"
+WATCH = "A watch pass while the sample's second version is served (the sites as a quarter later)"
+SAMPLE_PORT = 8800  # `evidence crawl --sample`'s default, so the watch pass finds the same URLs
 ARAB = ["--city", "cairo", "--city", "dubai", "--city", "riyadh"]
 REVIEWERS = [("author", "author", "ar,en,zh,fr,de,ru,ja,pt"), ("amal", "reviewer", "ar,en"),
              ("basil", "reviewer", "ar,en")]
@@ -44,6 +48,8 @@ def steps(out: str) -> list[tuple[str, list[str]]]:
         ("amal's review queue", ["review", "list", "--as", "amal", "--edition", "arab-2024"]),
         (f"Scores, tiers, clusters and rank stability of the answer key's levels (EXAMPLE weights) -> {out}",
          ["score", "--edition", "arab-2024", "--levels", GOLD, *ARAB, "--stability", "2000", "--out", out]),
+        (WATCH, ["watch", "--all", "--no-notify", "--timeout", "3", "--retries", "1"]),  # the sample crawl's limits
+        ("The change report of that pass", ["watch", "report"]),
         ("The review app", ["serve", "--dry-run"]),
     ]
 
@@ -61,7 +67,11 @@ def main() -> None:
     for title, args in steps(out):
         console.print(Rule(f"[bold]{title}[/]"))
         console.print(f"[dim]$ evidence {' '.join(args)}[/]")
-        run(args)
+        if title == WATCH:  # the crawled sources point at the sample's loopback sites: serve them, changed
+            with SampleServer(version="v2", port=SAMPLE_PORT):
+                run(args)
+        else:
+            run(args)
     console.print(Rule("[bold]Done[/]"))
     console.print(f"Ranking tables and charts: [bold]{out}[/]")
     console.print("Open the review app:  [bold].venv/bin/evidence serve[/]  then http://127.0.0.1:8000  —  sign in as "
