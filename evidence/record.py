@@ -127,7 +127,6 @@ class Chunk(Base):
     end: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(10))
-    embedding_model: Mapped[str | None] = mapped_column(String(80))
 
 
 class Proposal(Base):
