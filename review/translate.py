@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from evidence.settings import Settings
 
 LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese"}
-INSTRUCTION = ("Translate the user's text into {language}. It is a quote from a government document, used "
-               "as evidence: translate faithfully, keep numbers and names, add nothing. Reply with the "
-               "translation only.")
+PROMPT = "translate-quote"  # prompts/translate-quote.v<N>.yaml
 
 
 @dataclass(frozen=True)
@@ -46,10 +44,12 @@ _done: dict[tuple, Translation] = {}
 def _ask(base_url: str, model: str, api_key: str, quote: str, target: str) -> Translation:
     from langchain_openai import ChatOpenAI
 
+    from prompts import load_prompt
+
+    system, user = load_prompt(PROMPT).render(language=LANGUAGE_NAMES.get(target, target), quote=quote)
     llm = ChatOpenAI(base_url=base_url, model=model, api_key=api_key, temperature=0, timeout=30, max_retries=1)
     try:
-        reply = llm.invoke([("system", INSTRUCTION.format(language=LANGUAGE_NAMES.get(target, target))),
-                            ("human", quote)])
+        reply = llm.invoke([("system", system), ("human", user)])
     except Exception as e:  # the endpoint's many failure types all mean: no translation this time
         return Translation(None, model, f"{type(e).__name__}: {e}")
     return Translation(str(reply.content).strip(), model)
