@@ -254,6 +254,8 @@ def test_the_interface_switches_to_chinese(lite_app):
     assert "需要您审核的条目" in queue and "English" in queue
     item = amal.get(f"/items/{lite_app.seeded.cairo_5g}").text
     assert "5G/5G-A 网络规模商用" in item and "接受等级 1" in item
+    changes = amal.get("/watch").text
+    assert "政策变化" in changes and "尚无监测记录" in changes  # no watch pass in this record yet
 
 
 # --- translation through a loopback OpenAI-compatible endpoint ---------------------------------------
