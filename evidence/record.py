@@ -127,6 +127,7 @@ class Chunk(Base):
     end: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(10))
+    section: Mapped[list] = mapped_column(default=list)  # the headings it sits under, the outermost first
 
 
 class Proposal(Base):
@@ -162,7 +163,9 @@ class Citation(Base):
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     chunk_id: Mapped[str] = mapped_column(String(80))
     quote: Mapped[str] = mapped_column(Text)
-    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)  # the quote was found verbatim in its chunk
+    status: Mapped[str | None] = mapped_column(String(20))  # achieved | under-way | planned (None: made before)
+    status_reason: Mapped[str] = mapped_column(Text, default="")  # what in the text or its section says so
     proposal: Mapped[Proposal] = relationship(back_populates="citations")
 
 

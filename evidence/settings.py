@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; none means the offline proposer")
     llm_model: str = Field("gpt-4o-mini", description="model name sent to the endpoint")
     openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
+    registry_dirs: list[Path] = Field([], description="the user's own city registry folders (country files as in "
+                                                      "sources/cities/), layered over the shipped registry")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

@@ -62,13 +62,19 @@ def read_country_file(path: Path, editions: set[str]) -> list[City]:
     return cities
 
 
-def read_registry(directory: Path = CITIES_DIR, editions: set[str] | None = None) -> Registry:
-    """Load every country file; any broken file rejects the registry, listing every problem."""
+def read_registry(directory: Path = CITIES_DIR, editions: set[str] | None = None,
+                  extra: tuple[Path, ...] = ()) -> Registry:
+    """Load every country file of the shipped folder and then of the user's folders; any broken file
+    rejects the registry, listing every problem (a user's city may not reuse a shipped id)."""
     editions = editions if editions is not None else set(edition_ids())
     cities: list[City] = []
     where: dict[str, Path] = {}
     errors: list[DataError] = []
-    for path in sorted(directory.glob("*.yaml")):
+    for folder in extra:
+        if not folder.is_dir():
+            errors.append(DataError(folder, "EVIDENCE_REGISTRY_DIRS", "not a folder"))
+    files = [p for folder in (directory, *extra) if folder.is_dir() for p in sorted(folder.glob("*.yaml"))]
+    for path in files:
         try:
             found = read_country_file(path, editions)
         except DataErrors as e:
@@ -87,6 +93,13 @@ def read_registry(directory: Path = CITIES_DIR, editions: set[str] | None = None
     return Registry(tuple(cities))
 
 
-@cache
 def load_registry() -> Registry:
-    return read_registry()
+    """The shipped registry with the user's folders (setting `registry_dirs`) layered over it."""
+    from evidence.settings import load_settings
+
+    return _registry(tuple(p.resolve() for p in load_settings().registry_dirs))
+
+
+@cache
+def _registry(extra: tuple[Path, ...]) -> Registry:
+    return read_registry(extra=extra)

@@ -3,7 +3,8 @@
 Size is measured in approximate tokens (a word in spaced scripts, a character in Chinese, Japanese and
 Thai), so a Chinese chunk and an English chunk carry about the same amount of text for the embedder.
 A chunk id is derived from the snapshot and its character offsets, so it is stable across re-indexing
-and a citation can be highlighted in its page.
+and a citation can be highlighted in its page. Chunks never straddle two sections of the document's
+outline (`sections.py`), and each carries the path of headings it sits under.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vectorstore.sections import sections
 from vectorstore.segment import sentences
 
 MAX_TOKENS = 120
@@ -24,6 +26,7 @@ class Passage:
     start: int
     end: int
     text: str
+    section: tuple[str, ...] = ()  # the headings it sits under, the outermost first
 
     def chunk_id(self, snapshot_id: int) -> str:
         return f"s{snapshot_id}:{self.start}-{self.end}"
@@ -53,9 +56,19 @@ def _split_long(start: int, end: int, text: str, max_tokens: int) -> list[tuple[
 
 def chunk(text: str, language: str | None, max_tokens: int = MAX_TOKENS,
           overlap_tokens: int = OVERLAP_TOKENS) -> list[Passage]:
+    """The text's passages, section by section (offsets stay those of the whole text)."""
+    out: list[Passage] = []
+    for section in sections(text):
+        for p in _chunk_span(text, section.start, section.end, language, max_tokens, overlap_tokens):
+            out.append(Passage(p.start, p.end, p.text, section.path))
+    return out
+
+
+def _chunk_span(text: str, begin: int, finish: int, language: str | None, max_tokens: int,
+                overlap_tokens: int) -> list[Passage]:
     units: list[tuple[int, int]] = []
-    for s, e in sentences(text, language):
-        units.extend(_split_long(s, e, text, max_tokens))
+    for s, e in sentences(text[begin:finish], language):
+        units.extend(_split_long(begin + s, begin + e, text, max_tokens))
     units = [(s, e) for s, e in units if text[s:e].strip()]
     passages: list[Passage] = []
     i = 0

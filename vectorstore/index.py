@@ -34,6 +34,9 @@ class IndexReport:
     seconds: float
 
 
+SECTION_SEP = " › "  # joins a chunk's headings in Chroma metadata (which holds no nested lists)
+
+
 def lexical_dir(settings: Settings) -> Path:
     return settings.data_dir / "lexical"
 
@@ -85,10 +88,11 @@ def index_snapshots(settings: Settings, model: str | None = None, show_progress:
             city = city_of[snap.document_id]
             meta = metadata_for(snap, city, editions_of.get(city, []), snap.id in latest)
             for p in chunk(snap.text, snap.language):
-                passages.append((snap, p.chunk_id(snap.id), p, meta))
+                passages.append((snap, p.chunk_id(snap.id), p, {**meta, "section": SECTION_SEP.join(p.section)}))
         existing = set(session.scalars(select(Chunk.id).where(Chunk.snapshot_id.in_(todo_ids)))) if todo_ids else set()
         session.add_all(Chunk(id=cid, snapshot_id=snap.id, start=p.start, end=p.end, text=p.text,
-                              language=snap.language) for snap, cid, p, _ in passages if cid not in existing)
+                              language=snap.language, section=list(p.section))
+                        for snap, cid, p, _ in passages if cid not in existing)
     _warn_unsupported_languages(embedder, {snap.language for snap in todo})
     _embed_and_add(store, embedder, passages, show_progress)
     for document_id in {snap.document_id for snap in todo}:
@@ -128,14 +132,15 @@ def rebuild_lexical(settings: Settings) -> int:
         latest = set(latest_snapshots(session).values())
         rows = session.execute(
             select(Chunk.id, Chunk.text, Chunk.language, Snapshot.id, Snapshot.fetched_at, Snapshot.published_on,
-                   Document.city)
+                   Document.city, Document.id)
             .join(Snapshot, Chunk.snapshot_id == Snapshot.id).join(Document, Snapshot.document_id == Document.id)
             .order_by(Chunk.id)).all()
     ids, toks, fields = [], [], []
-    for chunk_id, text, language, snapshot_id, fetched_at, published_on, city in rows:
+    for chunk_id, text, language, snapshot_id, fetched_at, published_on, city, document_id in rows:
         ids.append(chunk_id)
         toks.append(cache.get(chunk_id, text, language))
-        fields.append({"city": city, "language": language or "und", "editions": editions_of.get(city, []),
+        fields.append({"city": city, "document": document_id, "language": language or "und",
+                       "editions": editions_of.get(city, []),
                        "date": _day(published_on or fetched_at), "latest": snapshot_id in latest})
     cache.save()
     LexicalIndex.build(ids, toks).save(directory)

@@ -35,6 +35,7 @@ class Filters:
     language: str | None = None
     since: date | None = None
     until: date | None = None
+    document: int | None = None  # one document (all it says, and nothing else)
     history: bool = False  # include superseded snapshots
 
     def where(self) -> dict | None:
@@ -45,6 +46,8 @@ class Filters:
             clauses.append({"editions": {"$contains": self.edition}})
         if self.language:
             clauses.append({"language": self.language})
+        if self.document is not None:
+            clauses.append({"document_id": self.document})
         if self.since:
             clauses.append({"date": {"$gte": int(self.since.strftime("%Y%m%d"))}})
         if self.until:
@@ -62,6 +65,8 @@ class Filters:
             allowed &= fields.in_edition(self.edition)
         if self.language:
             allowed &= fields.language == self.language
+        if self.document is not None:
+            allowed &= fields.document == self.document
         if self.since:
             allowed &= fields.date >= int(self.since.strftime("%Y%m%d"))
         if self.until:
@@ -74,6 +79,7 @@ class ChunkFields:
     """Per-chunk filter fields of the lexical index, as columns (one entry per indexed chunk)."""
 
     city: np.ndarray
+    document: np.ndarray
     language: np.ndarray
     date: np.ndarray
     latest: np.ndarray
@@ -81,7 +87,9 @@ class ChunkFields:
 
     @classmethod
     def from_rows(cls, rows: list[dict]) -> "ChunkFields":
-        return cls(np.array([r["city"] for r in rows], dtype=object), np.array([r["language"] for r in rows], dtype=object),
+        return cls(np.array([r["city"] for r in rows], dtype=object),
+                   np.array([r.get("document", -1) for r in rows], dtype=np.int64),
+                   np.array([r["language"] for r in rows], dtype=object),
                    np.array([r["date"] for r in rows], dtype=np.int64), np.array([r["latest"] for r in rows], dtype=bool),
                    [r["editions"] for r in rows])
 
@@ -106,6 +114,7 @@ class Hit:
     snapshot_id: int
     snapshot_date: str
     published_on: str | None = None
+    section: tuple[str, ...] = ()  # the headings the passage sits under, the outermost first
     extra: dict = field(default_factory=dict)
 
 
@@ -172,5 +181,5 @@ def _hits(settings, query, fused, dense_rank, lexical_rank) -> list[Hit]:
         hits.append(Hit(chunk_id, score, dense_rank.get(chunk_id), lexical_rank.get(chunk_id), c.text,
                         term_matches(query, c.text, c.language), c.start, c.end, d.city, s.language, s.title,
                         s.url, s.id, s.fetched_at.date().isoformat(),
-                        s.published_on.isoformat() if s.published_on else None))
+                        s.published_on.isoformat() if s.published_on else None, tuple(c.section or ())))
     return hits

@@ -16,7 +16,7 @@ MethodOption = typer.Option(None, "--method", help="llm or offline; default: llm
 
 
 def _run(settings: Settings, method: Optional[str], concurrency: int, rate: Optional[float], timeout: float,
-         attempts: int, budget: int, structured: str, quiet: bool):
+         attempts: int, budget: int | None, structured: str, quiet: bool):
     from review.proposer.llm import LLMConfig
     from review.proposer.run import ProposalRun, default_method
 
@@ -38,7 +38,7 @@ def propose(edition: str = typer.Option(..., help="edition id, e.g. arab-2024"),
             rate: Optional[float] = typer.Option(None, help="at most this many LLM requests per second"),
             timeout: float = typer.Option(60.0, help="seconds per LLM request"),
             attempts: int = typer.Option(3, help="answers asked for per question when one is invalid"),
-            budget: int = typer.Option(1500, help="evidence tokens per question"),
+            budget: Optional[int] = typer.Option(None, help="evidence tokens per question (default: 1500 for the LLM, 12000 offline)"),
             structured: str = typer.Option("json_schema", help="json_schema or function_calling (older endpoints)"),
             as_json: bool = typer.Option(False, "--json", help="print one JSON document")) -> None:
     """Propose each city's level on each indicator's ladder, with verified citations; resumable."""
@@ -84,46 +84,68 @@ def _kappa(value) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
+def _evidence_table(groups: dict) -> Table:
+    """What the levels rest on: achieved citations the key confirms, plans shown, the sentence gathered."""
+    table = Table(title="what the levels rest on")
+    for column in ("", "nonzero", "supported", "planned only, shown", "lowered (plans)", "sentence gathered"):
+        table.add_column(column, justify="right")
+    for name, s in groups.items():
+        table.add_row(name, str(s["nonzero"]), _pct(s["supported"]), str(s["planned_only_shown"]),
+                      str(s["lowered_as_planned"]), _pct(s["sentence_recall"]))
+    return table
+
+
 def _metrics_table(title: str, label: str, groups: dict, digits: int = 1) -> Table:
     """Overall (digits=1) with every column; per group (digits=0) without `none` and `maj. ±1`, to fit 80 columns."""
     full = digits > 0
     table = Table(title=title)
     table.add_column(label, no_wrap=True)
-    for column in ("n", "exact", "±1", "κ", "cites ok", *(["none"] if full else []), "maj.", *(["maj. ±1"] if full else [])):
+    for column in ("n", "exact", "±1", "κ", "κ²", "cites ok", *(["none"] if full else []), "maj.",
+                   *(["maj. ±1"] if full else [])):
         table.add_column(column, justify="right")
     for name, s in groups.items():
         b = s["baseline"]
         better = s["exact"] is not None and b["exact"] is not None and s["exact"] > b["exact"]
         cells = [str(s["n"]), ("[green]" if better else "") + _pct(s["exact"], digits), _pct(s["within_one"], digits),
-                 _kappa(s["kappa"]), _pct(s["citation_support"], digits)]
+                 _kappa(s["kappa"]), _kappa(s["kappa_quadratic"]), _pct(s["citation_support"], digits)]
         cells += [str(s["missing"]), _pct(b["exact"], digits), _pct(b["within_one"], digits)] if full \
             else [_pct(b["exact"], digits)]
         table.add_row(name, *cells)
     return table
 
 
-def eval_command(gold: Path = typer.Option(..., exists=True, help="answer key CSV, or a folder of them "
-                                           "(edition,city,indicator,level,...)"),
+def eval_command(gold: Path = typer.Option(..., "--gold", "--key", exists=True,
+                                           help="answer key CSV, or a folder of them: edition,city,indicator,level,"
+                                                "... or doc,city,indicator,level,start,end,confidence,reason"),
+                 edition: Optional[str] = typer.Option(None, help="the edition whose ladders a per-document key uses"),
+                 docs: Optional[Path] = typer.Option(None, help="folder of a per-document key's <doc>.txt "
+                                                              "(default: docs/ beside the key)"),
                  method: Optional[str] = MethodOption,
                  concurrency: int = typer.Option(4, help="LLM calls in flight at once"),
                  rate: Optional[float] = typer.Option(None, help="at most this many LLM requests per second"),
                  timeout: float = typer.Option(60.0, help="seconds per LLM request"),
-                 budget: int = typer.Option(1500, help="evidence tokens per question"),
+                 budget: Optional[int] = typer.Option(None, help="evidence tokens per question (default: 1500 for the LLM, 12000 offline)"),
                  as_json: bool = typer.Option(False, "--json", help="print one JSON document")) -> None:
     """Evaluate the proposer on an answer key: accuracy, weighted kappa, citation support, vs a majority baseline."""
     from review.proposer.evaluate import evaluate
 
     settings = load_settings()
     run = _run(settings, method, concurrency, rate, timeout, 3, budget, "json_schema", as_json)
-    report = evaluate(settings, gold, run)
+    report = evaluate(settings, gold, run, edition, docs)
     if as_json:
         emit_json(report)
         return
     title = f"{report['method']} proposer ({report['model']}, {report['prompt_version']}) on {gold}"
-    console.print(_metrics_table(title, "", {"overall": report["overall"]}))
+    overall = {"all rows": report["overall"]}
+    if report["confident"]["n"] != report["overall"]["n"]:
+        overall["high+medium"] = report["confident"]
+    console.print(_metrics_table(title, "", overall))
+    console.print(_evidence_table(overall))
+    if len(report["by_document"]) > 1:
+        console.print(_metrics_table("per document", "document", report["by_document"], 0))
     console.print(_metrics_table("per indicator", "indicator", report["by_indicator"], 0))
     console.print(_metrics_table("per language", "language", report["by_language"], 0))
-    console.print(f"±1: within one level; κ: linearly weighted Cohen's kappa; cites ok: share of quotes found in their "
+    console.print(f"±1: within one level; κ: linearly weighted Cohen's kappa, κ²: quadratic; cites ok: share of quotes found in their "
                   f"chunks; none: questions without a proposal; maj.: the majority baseline, always level "
                   f"{report['majority_level']}")
     labels = report["labels"]

@@ -1,13 +1,16 @@
-"""Evidence per question: the best distinct passages of one city's index for one indicator.
+"""Evidence per question: the best distinct passages of one city's index (or of one of its documents)
+for one indicator.
 
-Queries come from the framework (the indicator, then each rung). The framework is written in English
-and Chinese: English queries are always asked, Chinese ones when the city speaks Chinese. For a city's
-other languages the English texts are used as they are, in hybrid search: dense retrieval is
-cross-lingual (an English rung finds an Arabic page). Where the cue file has terms in the city's
-language, one lexical query per rung is also asked in that language from them (a bag of terms is what
-BM25 is for, and it costs no embedding). The rankings are fused, passages that say the same thing
+Queries come from the framework (the indicator, then each rung) in every language of the city the
+framework is written in, English always: dense retrieval is cross-lingual (an English rung finds an
+Arabic page). Long reports bury the one sentence that matters among hundreds, so every cue term of every
+rung (cues.yaml, in the city's languages, English and the language-neutral ones) is also asked on its
+own, lexically: one term per query, so a passage that names "5G" once is not outvoted by passages that
+share many common words with a long query. The rankings are fused, passages that say the same thing
 (overlapping chunks of one snapshot, identical text) are kept once, passages that address an AI reader
-are excluded and recorded, and the rest are kept within a token budget.
+are excluded and recorded, and the rest are kept within a token budget. Each passage keeps its section
+(the headings it sits under) and each document its voice (its year, how much of it states plans), which
+the status of a citation is read from.
 """
 
 from __future__ import annotations
@@ -16,15 +19,22 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from sqlalchemy import select as select_rows
+
+from evidence.database import session_scope
+from evidence.record import Snapshot
 from evidence.settings import Settings
 from evidence.vocabulary import City, Indicator
 from review.proposer.cues import load_cues
+from review.proposer.status import DocumentVoice, document_voice, document_year
 from review.proposer.untrusted import instruction_to_machines
 from vectorstore.chunking import approx_tokens
 from vectorstore.search import RRF_K, Filters, Hit, search
 
-BUDGET_TOKENS = 1500
+BUDGET_TOKENS = 1500  # what one LLM prompt carries
+OFFLINE_BUDGET_TOKENS = 12000  # the offline rules cost nothing per token: they read far more
 PER_QUERY = 8
+PER_TERM = 12  # passages per cue-term query
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class Passage:
     url: str
     title: str | None
     date: str  # published, else fetched (ISO)
+    section: tuple[str, ...] = ()  # the headings it sits under, the outermost first
 
 
 @dataclass
@@ -53,6 +64,8 @@ class Evidence:
     passages: list[Passage]
     excluded: list[tuple[str, str]] = field(default_factory=list)  # (chunk id, why)
     queries: list[Query] = field(default_factory=list)
+    voices: dict[int, DocumentVoice] = field(default_factory=dict)  # snapshot id -> its document's voice
+    document: int | None = None  # the one document the evidence was drawn from, if restricted to one
 
     @property
     def chunk_ids(self) -> list[str]:
@@ -73,6 +86,9 @@ class Evidence:
         return h.hexdigest()
 
 
+FRAMEWORK_LANGUAGES = ("en", "zh")  # the languages the framework's ladders are written in
+
+
 def queries_for(indicator: Indicator, city: City) -> list[Query]:
     def framework_queries(lang: str) -> list[Query]:
         name = indicator.name.get(lang)
@@ -81,16 +97,13 @@ def queries_for(indicator: Indicator, city: City) -> list[Query]:
         return [Query(name + (sep + about if about else ""), lang)] + [
             Query(name + sep + rung.text.get(lang), lang) for rung in indicator.rungs]
 
-    queries = framework_queries("en") + (framework_queries("zh") if "zh" in city.languages else [])
+    languages = list(dict.fromkeys([*city.languages, "en"]))
+    queries = [q for lang in languages if lang in FRAMEWORK_LANGUAGES for q in framework_queries(lang)]
     cues = load_cues()
-    for language in dict.fromkeys(city.languages):
-        if language in ("en", "zh"):
-            continue
-        for rung in indicator.rungs:
-            terms = [t.text.replace("*", "") for t in cues.rungs.get(indicator.id, {}).get(rung.level, {}).get(language, ())]
-            if terms:
-                queries.append(Query(" ".join(terms), language, "lexical"))
-    return queries
+    for rung in indicator.rungs:
+        for term in cues.for_rung(indicator.id, rung.level, languages):
+            queries.append(Query(term.text.replace("*", ""), "any", "lexical"))
+    return list(dict.fromkeys(queries))
 
 
 def fuse(rankings: list[list[str]]) -> list[str]:
@@ -138,16 +151,36 @@ def select(ranked: list[Hit], budget: int) -> tuple[list[Hit], list[tuple[str, s
 
 
 def gather(settings: Settings, edition: str, city: City, indicator: Indicator, budget: int = BUDGET_TOKENS,
-           per_query: int = PER_QUERY) -> Evidence:
+           per_query: int = PER_QUERY, document: int | None = None) -> Evidence:
     queries = queries_for(indicator, city)
     hits: dict[str, Hit] = {}
     rankings: list[list[str]] = []
+    filters = Filters(city=city.id, document=document)
     for query in queries:
-        found = search(settings, query.text, per_query, Filters(city=city.id), query.mode)  # type: ignore[arg-type]
+        k = PER_TERM if query.mode == "lexical" else per_query
+        found = search(settings, query.text, k, filters, query.mode)  # type: ignore[arg-type]
         hits.update((h.chunk_id, h) for h in found)
         rankings.append([h.chunk_id for h in found])
     ranked = [hits[chunk_id] for chunk_id in fuse(rankings)]
     kept, excluded = select(ranked, budget)
-    passages = [Passage(h.chunk_id, h.snapshot_id, h.text, h.language, h.url, h.title, h.published_on or h.snapshot_date)
-                for h in kept]
-    return Evidence(edition, city.id, indicator.id, passages, excluded, queries)
+    passages = [Passage(h.chunk_id, h.snapshot_id, h.text, h.language, h.url, h.title,
+                        h.published_on or h.snapshot_date, h.section) for h in kept]
+    voices = document_voices(settings, {p.snapshot_id for p in passages}, city)
+    return Evidence(edition, city.id, indicator.id, passages, excluded, queries, voices, document)
+
+
+def document_voices(settings: Settings, snapshot_ids: set[int], city: City) -> dict[int, DocumentVoice]:
+    """Each snapshot's year and voice, read from its whole text (snapshots never change: read once)."""
+    known = _VOICES.setdefault(settings.database, {})
+    missing = snapshot_ids - known.keys()
+    if missing:
+        with session_scope(settings.database) as session:
+            for snap in session.scalars(select_rows(Snapshot).where(Snapshot.id.in_(sorted(missing)))):
+                year = document_year(snap.text, snap.published_on.year if snap.published_on else None,
+                                     snap.fetched_at.year)
+                languages = list(dict.fromkeys([snap.language or "und", *city.languages]))
+                known[snap.id] = document_voice(snap.text, snap.language, year, languages)
+    return {i: known[i] for i in snapshot_ids if i in known}
+
+
+_VOICES: dict[str, dict[int, DocumentVoice]] = {}  # database -> snapshot id -> voice

@@ -117,7 +117,7 @@ class LLMProposer:
                 result.tokens_out += usage.get("output_tokens", 0)
                 out, problem = _parse(answer, indicator.top)
                 if out is not None:
-                    checked = verify(out, evidence, indicator.top)
+                    checked = verify(out, evidence, indicator.top, city.languages)
                     result.out, result.verification = out, checked
                     if checked.acceptable:
                         return result

@@ -7,6 +7,7 @@ verification, the record and the review queue do not care which one made a propo
 from __future__ import annotations
 
 from functools import cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -16,6 +17,9 @@ class CitationOut(BaseModel):
 
     chunk_id: str = Field(description="the id of the evidence passage, exactly as given")
     quote: str = Field(description="a verbatim quote copied from that passage, in its original language")
+    status: Literal["achieved", "under-way", "planned"] = Field(
+        description="what the quote reports: achieved (done, or the present state), under-way (begun, not "
+                    "finished) or planned (a plan, target, task or intention)")
 
 
 class ProposalOut(BaseModel):
@@ -26,6 +30,12 @@ class ProposalOut(BaseModel):
     citations: list[CitationOut] = Field(description="the passages that establish the level")
     confidence: float = Field(ge=0, le=1, description="0 to 1: how sure the evidence makes you")
     missing_for_next_rung: str = Field(description="what evidence would show the next rung; empty at the top")
+
+
+class OfflineProposalOut(ProposalOut):
+    """The offline proposer's output: also the rules' reason for each citation's status."""
+
+    status_reasons: list[str] = []
 
 
 @cache

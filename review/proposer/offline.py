@@ -2,9 +2,10 @@
 
 For every claim (sentence, table row) of every evidence passage it looks for the cue terms of each rung
 (cues.yaml, in the passage's and the city's languages, plus English and language-neutral terms such as
-"5G") and for hedges: plans, pilots, trials, studies, negations, "only", or a share under half ("at
-scale" is not 7 %). A rung is evidenced by a claim that has one of its cues and no hedge; the level is
-the highest evidenced rung. Embedding similarity does two jobs: a passage counts for an indicator only
+"5G"), for hedges (pilots, trials, studies, negations, "only", or a share under half: "at scale" is not
+7 %), and reads the claim's status (status.py: achieved, under way or planned, from its grammar, its
+section and the document's year). A rung is evidenced by an achieved claim that has one of its cues and
+no hedge; the level is the highest evidenced rung. Embedding similarity does two jobs: a passage counts for an indicator only
 if that indicator's ladder is among the TOPIC_RANK closest of the edition's ladders to it (a "cross-
 regional" health passage is no evidence for government services), and the passage most similar to the
 rung's description supplies the cited claim. For a language the cue file does not cover, similarity
@@ -25,13 +26,14 @@ from evidence.vocabulary import City, Edition, Indicator
 from frameworks import load_framework
 from review.proposer.cues import Cues, Term, load_cues
 from review.proposer.evidence import Evidence, Passage
-from review.proposer.model import CitationOut, ProposalOut
+from review.proposer.model import CitationOut, OfflineProposalOut
+from review.proposer.status import DocumentVoice, Judgement, judge
 from vectorstore.chunking import approx_tokens
 from vectorstore.embeddings import get_embedder
 from vectorstore.segment import sentences
 from vectorstore.store import ChunkStore
 
-RULES = 1  # bump when the rules below change: it is part of every offline proposal's input hash
+RULES = 2  # bump when the rules below change: it is part of every offline proposal's input hash
 SIMILAR = 0.85  # cosine similarity a passage needs to stand for a rung without any cue (uncovered languages)
 TOPIC_RANK = 4  # a passage counts for an indicator that is among its TOPIC_RANK closest ladders of the edition
 MIN_TOKENS = 4  # shorter fragments are headings or labels, not claims
@@ -48,10 +50,16 @@ class Finding:
     cue: str | None
     hedge: str | None
     similarity: float
+    judgement: Judgement = Judgement("achieved", "")
 
     @property
     def counts(self) -> bool:
-        return self.hedge is None
+        return self.hedge is None and self.judgement.status == "achieved"
+
+    @property
+    def why_not(self) -> str:
+        """Why the claim does not count (a hedge, or its status)."""
+        return self.hedge or f"{self.judgement.status}: {self.judgement.reason}"
 
 
 def _sentences(text: str, language: str | None, title: str | None = None) -> list[str]:
@@ -88,10 +96,18 @@ def _minor_share(sentence: str) -> str | None:
 
 
 def _first(terms: tuple[Term, ...], sentence: str) -> str | None:
+    found = _find(terms, sentence)
+    return found.group(0) if found else None
+
+
+def _find(terms: tuple[Term, ...], sentence: str) -> re.Match | None:
     for term in terms:
         if m := term.find(sentence):
-            return m.group(0)
+            return m
     return None
+
+
+_NO_VOICE = DocumentVoice(None, 0, 0)
 
 
 @lru_cache(maxsize=1024)
@@ -145,23 +161,28 @@ def findings(evidence: Evidence, indicator: Indicator, city: City, sim: Similari
         claims = _sentences(p.text, p.language, p.title)
         rank = sim.topic_rank[p.chunk_id]
         off_topic = f"the passage is closer to {rank - 1} other indicator ladders" if rank > TOPIC_RANK else None
+        voice = evidence.voices.get(p.snapshot_id, _NO_VOICE)
         for rung in indicator.rungs:
             terms = cues.for_rung(indicator.id, rung.level, languages)
             score = sim.rung[(p.chunk_id, rung.level)]
             topic = cues.topic_for(indicator.id, rung.level, languages)
             for claim in claims:
-                if (cue := _first(terms, claim)) and (topic is None or _first(topic, claim)):
+                if (cue := _find(terms, claim)) and (topic is None or _first(topic, claim)):
                     hedge = off_topic or _first(hedges, claim) or _minor_share(claim)
-                    found.append(Finding(rung.level, p.chunk_id, claim, cue, hedge, score))
+                    status = judge(claim, cue.start(), p.section, languages, voice)
+                    found.append(Finding(rung.level, p.chunk_id, claim, cue.group(0), hedge, score, status))
             if not covered and score >= SIMILAR and claims:
                 hedge = off_topic or next((h for c in claims if (h := _first(hedges, c))), None)
-                found.append(Finding(rung.level, p.chunk_id, max(claims, key=len), None, hedge, score))
+                claim = max(claims, key=len)
+                found.append(Finding(rung.level, p.chunk_id, claim, None, hedge, score,
+                                     judge(claim, 0, p.section, languages, voice)))
     return found
 
 
 def _describe(f: Finding) -> str:
     why = f"cue «{f.cue}»" if f.cue else f"similarity {f.similarity:.2f} ≥ {SIMILAR} (no cue terms in this language)"
-    return f"{why} in {f.chunk_id}: «{_short(f.sentence)}» (similarity to the rung {f.similarity:.2f})"
+    return (f"{why} in {f.chunk_id}: «{_short(f.sentence)}» ({f.judgement.status}: {f.judgement.reason}; "
+            f"similarity to the rung {f.similarity:.2f})")
 
 
 def _short(sentence: str, limit: int = 160) -> str:
@@ -175,13 +196,13 @@ def _rationale(level: int, indicator: Indicator, best: dict[int, Finding], above
     lines = [f"Level {level} ({indicator.rung(level).text.en}): {_describe(best[level])}." if level else
              f"Level 0: no hedge-free sentence of the evidence has a cue of rung 1 ({indicator.rungs[0].text.en})."]
     if nxt:
-        lines.append(f"Not rung {above.level}: {_describe(above)} does not count: «{above.hedge}»." if above
+        lines.append(f"Not rung {above.level}: {_describe(above)} does not count: «{above.why_not}»." if above
                      else f"No sentence mentions rung {nxt.level} ({nxt.text.en}) or above.")
     lines.append(f"Offline proposer ({cues.id}, {model}): cue terms and embedding similarity, no language model.")
     return " ".join(lines)
 
 
-def propose_offline(settings: Settings, evidence: Evidence, indicator: Indicator, city: City) -> ProposalOut:
+def propose_offline(settings: Settings, evidence: Evidence, indicator: Indicator, city: City) -> OfflineProposalOut:
     cues = load_cues()
     sim = similarity(settings, load_framework(evidence.edition), indicator, evidence.passages)
     found = findings(evidence, indicator, city, sim, cues)
@@ -196,8 +217,10 @@ def propose_offline(settings: Settings, evidence: Evidence, indicator: Indicator
     confidence = 0.3 if not level else min(0.8, 0.45 + 0.1 * len({f.chunk_id for f in counted if f.level == level}))
     missing = "" if not nxt else (f"Evidence that rung {nxt.level} ({nxt.text.en}) is achieved in {city.name.en}"
                                   + (f"; the evidence mentions it only as: «{_short(above.sentence)}»" if borderline else ""))
-    return ProposalOut(level=level, rationale=_rationale(level, indicator, best, above, settings.embedding_model, cues),
+    cited = [best[lvl] for lvl in sorted(best, reverse=True)][:MAX_CITATIONS]
+    return OfflineProposalOut(level=level, rationale=_rationale(level, indicator, best, above, settings.embedding_model, cues),
                        confidence=round(max(0.2, confidence - 0.15) if borderline else confidence, 2),
-                       citations=[CitationOut(chunk_id=f.chunk_id, quote=f.sentence)
-                                  for f in (best[lvl] for lvl in sorted(best, reverse=True))][:MAX_CITATIONS],
+                       citations=[CitationOut(chunk_id=f.chunk_id, quote=f.sentence, status=f.judgement.status)
+                                  for f in cited],
+                       status_reasons=[f.judgement.reason for f in cited],
                        missing_for_next_rung=missing)

@@ -27,11 +27,11 @@ from evidence.settings import Settings
 from evidence.vocabulary import City, Edition, Indicator
 from frameworks import load_framework
 from review.proposer.cues import load_cues
-from review.proposer.evidence import BUDGET_TOKENS, Evidence, gather
+from review.proposer.evidence import BUDGET_TOKENS, OFFLINE_BUDGET_TOKENS, Evidence, gather
 from review.proposer.llm import LLMConfig, LLMProposer, LLMResult
 from review.proposer.offline import RULES as offline_rules
 from review.proposer.offline import propose_offline
-from review.proposer.verify import verify
+from review.proposer.verify import CheckedCitation, verify
 from sources import load_registry
 
 MethodName = Literal["llm", "offline"]
@@ -42,10 +42,15 @@ class Question:
     edition: Edition
     city: City
     indicator: Indicator
+    document: int | None = None  # ask of this one document only (an answer key labels documents one by one)
 
     @property
     def key(self) -> tuple[str, str, str]:
         return self.edition.id, self.city.id, self.indicator.id
+
+    @property
+    def scope(self) -> tuple[str, str, str, int | None]:
+        return *self.key, self.document
 
 
 def questions(edition_id: str, cities: list[str] | None = None, indicators: list[str] | None = None) -> list[Question]:
@@ -103,7 +108,7 @@ class Made:
     rationale: str
     confidence: float
     missing: str
-    citations: list[tuple[str, str, bool]]  # chunk id, quote, verified
+    citations: list[CheckedCitation]
     flags: list[str]
     tokens_in: int = 0
     tokens_out: int = 0
@@ -119,10 +124,11 @@ def input_hash(method: str, model: str, depends: str, question: Question, eviden
 
 class ProposalRun:
     def __init__(self, settings: Settings, method: MethodName, llm: LLMConfig | None = None, concurrency: int = 4,
-                 budget: int = BUDGET_TOKENS, show_progress: bool = True) -> None:
+                 budget: int | None = None, show_progress: bool = True) -> None:
         if method == "llm" and not (llm and llm.base_url):
             raise EvidenceError("the llm method needs an endpoint: set EVIDENCE_LLM_BASE_URL (and EVIDENCE_LLM_MODEL)")
-        self.settings, self.method, self.budget = settings, method, budget
+        self.settings, self.method = settings, method
+        self.budget = budget or (BUDGET_TOKENS if method == "llm" else OFFLINE_BUDGET_TOKENS)
         self.concurrency = max(1, concurrency)
         self.proposer = LLMProposer(llm) if method == "llm" and llm else None
         self.model = llm.model if self.proposer and llm else settings.embedding_model
@@ -138,8 +144,8 @@ class ProposalRun:
             gathered = self._gather(batch, progress)
             evidence_seconds = time.perf_counter() - started
             outcomes = self._propose(gathered, progress)
-        order = {q.key: n for n, q in enumerate(batch)}
-        outcomes.sort(key=lambda o: order[o.question.key])
+        order = {q.scope: n for n, q in enumerate(batch)}
+        outcomes.sort(key=lambda o: order[o.question.scope])
         return RunReport(self.method, self.model, self.version, outcomes, evidence_seconds,
                          time.perf_counter() - started - evidence_seconds)
 
@@ -154,7 +160,7 @@ class ProposalRun:
         out = []
         for q in batch:
             progress.update(task, note=f"{q.city.id} · {q.indicator.id}")
-            evidence = gather(self.settings, q.edition.id, q.city, q.indicator, self.budget) \
+            evidence = gather(self.settings, q.edition.id, q.city, q.indicator, self.budget, document=q.document) \
                 if q.city.id in collected else Evidence(q.edition.id, q.city.id, q.indicator.id, [])
             out.append((q, evidence, input_hash(self.method, self.model, self.depends, q, evidence)))
             progress.advance(task)
@@ -203,9 +209,8 @@ class ProposalRun:
     def _offline(self, q: Question, evidence: Evidence) -> Made:
         started = time.perf_counter()
         out = propose_offline(self.settings, evidence, q.indicator, q.city)
-        checked = verify(out, evidence, q.indicator.top)
-        return Made(out.level, out.rationale, out.confidence, out.missing_for_next_rung,
-                    [(c.chunk_id, c.quote, c.verified) for c in checked.citations],
+        checked = verify(out, evidence, q.indicator.top, q.city.languages, out.status_reasons)
+        return Made(checked.level, out.rationale, out.confidence, out.missing_for_next_rung, checked.citations,
                     _flags(checked.flags, checked.acceptable, evidence),
                     latency_ms=(time.perf_counter() - started) * 1000)
 
@@ -216,9 +221,9 @@ class ProposalRun:
             return result
         checked = result.verification
         flags = _flags(checked.flags, checked.acceptable, evidence) + (["retried"] if result.attempts > 1 else [])
-        confidence = result.out.confidence if checked.acceptable else 0.0
-        return Made(result.out.level, result.out.rationale, confidence, result.out.missing_for_next_rung,
-                    [(c.chunk_id, c.quote, c.verified) for c in checked.citations], flags,
+        confidence = result.out.confidence if checked.acceptable and checked.level == result.out.level else 0.0
+        return Made(checked.level, result.out.rationale, confidence, result.out.missing_for_next_rung,
+                    checked.citations, flags,
                     result.tokens_in, result.tokens_out, result.latency_ms)
 
     def _record(self, q: Question, evidence: Evidence, digest: str, made: Made | LLMResult) -> Outcome:
@@ -235,7 +240,8 @@ class ProposalRun:
                            evidence_chunks=evidence.chunk_ids, evidence_snapshots=evidence.snapshot_ids,
                            input_hash=digest, tokens_in=made.tokens_in, tokens_out=made.tokens_out,
                            latency_ms=made.latency_ms)
-            row.citations = [Citation(chunk_id=c, quote=quote, verified=ok) for c, quote, ok in made.citations]
+            row.citations = [Citation(chunk_id=c.chunk_id, quote=c.quote, verified=c.verified, status=c.status,
+                                      status_reason=c.status_reason) for c in made.citations]
             session.add(row)
             session.flush()
             proposal_id = row.id

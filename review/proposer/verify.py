@@ -1,10 +1,16 @@
-"""Checking a proposal against its evidence: every quote must be in its cited chunk.
+"""Checking a proposal against its evidence: every quote must be in its cited chunk, and only
+achievements support a level.
 
 Whitespace is normalised (runs of spaces and line breaks are one space) and HTML entities are undone
 (evidence is passed to the model HTML-escaped); nothing else is forgiven. A citation of a chunk that was
 not in the evidence, of a quote that is not in its chunk, or of text that addresses an AI reader is
 unsupported: it is kept for the audit trail with verified=False and never counts as support. A level of 1
 or more needs at least one verified citation; a level outside the ladder is rejected.
+
+Verbatim is not support: each citation's status (achieved, under way, planned) is the proposer's, checked
+against the rules of status.py (the quote's grammar, its section, the document's year); a disagreement is
+flagged for the reviewer. A level whose verified citations are all plans or work under way rests on no
+achievement: the level is lowered to 0 and flagged, never shown as supported.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass, field
 
 from review.proposer.evidence import Evidence
 from review.proposer.model import ProposalOut
+from review.proposer.status import DocumentVoice, Judgement, judge
 from review.proposer.untrusted import instruction_to_machines
 
 MIN_QUOTE_CHARS = 8  # shorter quotes ("5G") would verify anywhere and show nothing
@@ -29,8 +36,15 @@ def normalise(text: str) -> str:
 class CheckedCitation:
     chunk_id: str
     quote: str
-    verified: bool
+    verified: bool  # found verbatim in its chunk
     problem: str | None = None
+    status: str | None = None  # achieved | under-way | planned, as the proposer says
+    status_reason: str = ""
+
+    @property
+    def supports(self) -> bool:
+        """Verbatim and an achievement: the only kind of citation a level may rest on."""
+        return self.verified and self.status == "achieved"
 
 
 @dataclass
@@ -38,6 +52,7 @@ class Verification:
     citations: list[CheckedCitation]
     problems: list[str] = field(default_factory=list)  # what makes the output unacceptable (retry with these)
     flags: list[str] = field(default_factory=list)  # what a reviewer must know about an accepted output
+    level: int = 0  # the level that stands: the proposed one, or 0 when it rests on no achievement
 
     @property
     def acceptable(self) -> bool:
@@ -62,9 +77,31 @@ def check_citation(chunk_id: str, quote: str, evidence: Evidence) -> CheckedCita
     return CheckedCitation(chunk_id, quote, True)
 
 
-def verify(out: ProposalOut, evidence: Evidence, top: int) -> Verification:
-    checked = [check_citation(c.chunk_id, c.quote, evidence) for c in out.citations]
-    result = Verification(checked)
+def with_status(cited: CheckedCitation, claimed: str, evidence: Evidence, languages: list[str],
+                reason: str | None) -> tuple[CheckedCitation, bool]:
+    """The citation with its status and the reason for it; True when the rules disagree with the claim."""
+    if reason is not None or not cited.verified:
+        return CheckedCitation(**{**cited.__dict__, "status": claimed, "status_reason": reason or ""}), False
+    passage = evidence.by_chunk()[cited.chunk_id]
+    voice = evidence.voices.get(passage.snapshot_id, DocumentVoice(None, 0, 0))
+    rules: Judgement = judge(normalise(cited.quote), 0, passage.section, [passage.language or "und", *languages], voice)
+    disputed = rules.status != claimed
+    why = f"the rules read it as {rules.status} ({rules.reason})" if disputed else rules.reason
+    return CheckedCitation(**{**cited.__dict__, "status": claimed, "status_reason": why}), disputed
+
+
+def verify(out: ProposalOut, evidence: Evidence, top: int, languages: list[str] | None = None,
+           reasons: list[str] | None = None) -> Verification:
+    """`reasons`: the proposer's own reason for each citation's status (the offline rules give theirs)."""
+    checked, disputed = [], False
+    for n, c in enumerate(out.citations):
+        cited, against = with_status(check_citation(c.chunk_id, c.quote, evidence), c.status, evidence,
+                                     languages or [], reasons[n] if reasons else None)
+        checked.append(cited)
+        disputed |= against
+    result = Verification(checked, level=out.level)
+    if disputed:
+        result.flags.append("status-disputed")
     if not 0 <= out.level <= top:
         result.problems.append(f"level {out.level} is outside this ladder (0 to {top})")
     unsupported = [c for c in checked if not c.verified]
@@ -73,4 +110,7 @@ def verify(out: ProposalOut, evidence: Evidence, top: int) -> Verification:
     if out.level >= 1 and not result.verified:
         result.problems.append(f"level {out.level} needs at least one verified citation; "
                                + ("; ".join(c.problem or "" for c in unsupported) or "none was given"))
+    elif out.level >= 1 and not any(c.supports for c in checked):
+        result.flags.append("rests-on-plans")
+        result.level = 0
     return result
