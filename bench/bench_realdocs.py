@@ -167,10 +167,15 @@ def main() -> None:
     parser.add_argument("--key", type=Path, default=DEFAULT_KEY, help="a per-document key beside its docs/ folder")
     parser.add_argument("--edition", default="arab-2024", help="the edition whose ladders the key was labelled on")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (the record, the index, "
+                                                  "the proposals: `evidence review show` reads them there)")
     args = parser.parse_args()
     methods = ["offline"] + (["llm"] if os.environ.get("EVIDENCE_LLM_BASE_URL") else [])
-    with tempfile.TemporaryDirectory(prefix="bench-realdocs-") as tmp:
-        result = run_chain(args.key.resolve(), args.edition, Path(tmp), methods)
+    if args.keep:
+        result = run_chain(args.key.resolve(), args.edition, args.keep.resolve(), methods)
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-realdocs-") as tmp:
+            result = run_chain(args.key.resolve(), args.edition, Path(tmp), methods)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
     else:

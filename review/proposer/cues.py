@@ -56,15 +56,20 @@ class Term:
         return self.pattern.search(fold(sentence))
 
 
+_ACRONYM = re.compile(r"^(?=(?:.*[A-ZА-Я]){2})[A-ZА-Я0-9&./-]+$")  # ITS, ЦОД, AI, 5G-A: capitals and digits only
+
+
 def compile_term(term: str) -> Term:
-    """Whole words in spaced scripts (`*` continues a word), anywhere in CJK, with clitics in Arabic."""
+    """Whole words in spaced scripts (`*` continues a word), anywhere in CJK, with clitics in Arabic.
+    Case is ignored, except in an acronym of two or more capitals ("ITS" is not "its")."""
     parts = [re.escape(p) for p in fold(term).split("*")]
     body = r"\w*".join(parts)
+    flags = 0 if _ACRONYM.match(term) else re.IGNORECASE
     if _UNSPACED.search(term):
-        return Term(term, re.compile(body, re.IGNORECASE))
+        return Term(term, re.compile(body, flags))
     left = f"(?<!{_WORDCHAR})" + (_CLITIC if _ARABIC.search(term) else "")
     right = "" if term.endswith("*") or not term[-1:].isalnum() else f"(?!{_WORDCHAR})"
-    return Term(term, re.compile(left + body + right, re.IGNORECASE))
+    return Term(term, re.compile(left + body + right, flags))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 from evidence.settings import Settings
 from evidence.vocabulary import City, Edition, Indicator
 from frameworks import load_framework
-from review.proposer.cues import Cues, Term, load_cues
+from review.proposer.cues import Cues, Term, fold, load_cues
 from review.proposer.evidence import Evidence, Passage
 from review.proposer.model import CitationOut, OfflineProposalOut
 from review.proposer.status import DocumentVoice, Judgement, judge
@@ -108,6 +108,22 @@ def _find(terms: tuple[Term, ...], sentence: str) -> re.Match | None:
 
 
 _NO_VOICE = DocumentVoice(None, 0, 0)
+_RANK = {"achieved": 0, "under-way": 1, "planned": 2}
+
+
+def _best_mention(terms: tuple[Term, ...], claim: str, passage: Passage, languages: list[str],
+                  voice: DocumentVoice) -> tuple[str, Judgement] | None:
+    """The claim's mention of a cue whose clause reads most like an achievement: one sentence may list
+    a line opened this year beside another only started (the first mention is not always the one)."""
+    best: tuple[str, Judgement] | None = None
+    for term in terms:
+        for m in term.pattern.finditer(fold(claim)):
+            judgement = judge(claim, m.start(), passage.section, languages, voice)
+            if best is None or _RANK[judgement.status] < _RANK[best[1].status]:
+                best = (m.group(0), judgement)
+            if judgement.status == "achieved":
+                return best
+    return best
 
 
 @lru_cache(maxsize=1024)
@@ -167,10 +183,9 @@ def findings(evidence: Evidence, indicator: Indicator, city: City, sim: Similari
             score = sim.rung[(p.chunk_id, rung.level)]
             topic = cues.topic_for(indicator.id, rung.level, languages)
             for claim in claims:
-                if (cue := _find(terms, claim)) and (topic is None or _first(topic, claim)):
+                if (cue := _best_mention(terms, claim, p, languages, voice)) and (topic is None or _first(topic, claim)):
                     hedge = off_topic or _first(hedges, claim) or _minor_share(claim)
-                    status = judge(claim, cue.start(), p.section, languages, voice)
-                    found.append(Finding(rung.level, p.chunk_id, claim, cue.group(0), hedge, score, status))
+                    found.append(Finding(rung.level, p.chunk_id, claim, cue[0], hedge, score, cue[1]))
             if not covered and score >= SIMILAR and claims:
                 hedge = off_topic or next((h for c in claims if (h := _first(hedges, c))), None)
                 claim = max(claims, key=len)

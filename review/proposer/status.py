@@ -35,8 +35,12 @@ Status = Literal["achieved", "under-way", "planned"]
 STATUSES: tuple[Status, ...] = ("achieved", "under-way", "planned")
 STATUS_FILE = Path(__file__).resolve().parent / "status.yaml"
 HEADER_CHARS = 400  # where a document states its own date (title block, dateline)
+PLANS_DOMINATE = 2  # a document states mostly plans when its plans outnumber its achievements this many times
+WINDOW_WORDS = 12  # the words either side of a mention that its grammar is read from, when its clause has none
+WINDOW_CHARS = 24  # the same for scripts without spaces
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
-_CLAUSE = re.compile(r"[；;，]")
+_CLAUSE = re.compile(r"[；;，,:：]|\s[—–-]\s")
+_UNSPACED = re.compile(r"[\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\u0E00-\u0E7F]")
 
 
 class LanguageMarkers(BaseModel):
@@ -105,7 +109,7 @@ class DocumentVoice:
 
     @property
     def mostly_plans(self) -> bool:
-        return self.planned > self.achieved
+        return self.planned > PLANS_DOMINATE * self.achieved
 
 
 def _first(terms: tuple[Term, ...], text: str) -> str | None:
@@ -155,7 +159,7 @@ def section_role(path: tuple[str, ...], markers: Markers, year: int | None) -> t
 
 
 def clause_at(sentence: str, offset: int) -> str:
-    """The clause of the sentence around `offset` (clauses end at ； ; and the full-width comma)."""
+    """The clause of the sentence around `offset` (clauses end at commas, semicolons, colons, dashes)."""
     starts = [0] + [m.end() for m in _CLAUSE.finditer(sentence)]
     ends = [m.start() for m in _CLAUSE.finditer(sentence)] + [len(sentence)]
     for s, e in zip(starts, ends):
@@ -164,13 +168,24 @@ def clause_at(sentence: str, offset: int) -> str:
     return sentence
 
 
+def window_at(sentence: str, offset: int) -> str:
+    """The words either side of `offset`: a long run of text without stops (a PDF's list, a table row
+    joined to the next) holds several statements, and a marker far from the mention is not its own."""
+    if _UNSPACED.search(sentence):
+        return sentence[max(0, offset - WINDOW_CHARS):offset + WINDOW_CHARS]
+    before, after = sentence[:offset].split(), sentence[offset:].split()
+    if len(before) + len(after) <= 2 * WINDOW_WORDS:
+        return sentence  # a sentence this short is one statement
+    return " ".join(before[-WINDOW_WORDS:] + after[:WINDOW_WORDS + 1])
+
+
 def judge(sentence: str, offset: int, section: tuple[str, ...], languages: list[str],
           voice: DocumentVoice) -> Judgement:
     """The status of what `sentence` says at `offset` (where it mentions the rung)."""
     markers = load_vocabulary().markers(languages)
     role = section_role(section, markers, voice.year)
     clause = clause_at(sentence, offset)
-    found = _grammar(clause, markers) or _grammar(sentence, markers)
+    found = _grammar(clause, markers) or _grammar(window_at(sentence, offset), markers)
     if found and role and role[0] == "future" and found[0] != "planned":
         if present := _first(markers.present, clause):
             return Judgement("achieved", f"«{present}» states the present, under «{_short(role[1])}»")
