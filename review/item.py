@@ -26,7 +26,10 @@ class Passage:
     citation_id: int
     chunk_id: str
     quote: str
-    verified: bool
+    verified: bool              # the proposer's quote was found verbatim in its chunk
+    status: str | None          # achieved | under-way | planned (None: proposed before statuses existed)
+    status_reason: str          # what in the text or its section says so
+    section: tuple[str, ...]    # the headings the cited passage sits under
     found: bool                 # the quote was located in the snapshot text
     before: str
     marked: str
@@ -136,7 +139,8 @@ def _passage(citation, chunk: Chunk | None, snapshot: Snapshot | None) -> Passag
         start = end = lo
     return Passage(
         citation_id=citation.id, chunk_id=citation.chunk_id, quote=citation.quote, verified=citation.verified,
-        found=span is not None, before=text[lo:start], marked=text[start:end], after=text[end:hi],
+        status=citation.status, status_reason=citation.status_reason or "",
+        section=tuple(chunk.section or ()) if chunk else (), found=span is not None, before=text[lo:start], marked=text[start:end], after=text[end:hi],
         cut_before=lo > 0, cut_after=hi < len(text),
         url=snapshot.url if snapshot else None, title=snapshot.title if snapshot else None,
         language=(snapshot.language if snapshot else None) or (chunk.language if chunk else None),

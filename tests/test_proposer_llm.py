@@ -30,7 +30,7 @@ EVIDENCE = Evidence("arab-2024", "riyadh", "wireless-network", [
 
 def answer(level: int = 2, quote: str = "تغطي شبكة الجيل الخامس 96% من الأحياء المأهولة", chunk: str = "s7:0-120",
            **extra) -> dict:
-    citations = [{"chunk_id": chunk, "quote": quote}] if quote else []
+    citations = [{"chunk_id": chunk, "quote": quote, "status": "achieved"}] if quote else []
     return {"level": level, "rationale": "5G is commercial across the city; satellite is a trial.",
             "citations": citations, "confidence": 0.8, "missing_for_next_rung": "satellite internet at scale", **extra}
 
@@ -117,7 +117,8 @@ def test_a_timeout_then_an_answer_succeeds():
 
 
 def test_a_quote_not_in_its_chunk_is_dropped_and_flagged():
-    invented = {"chunk_id": "s7:0-120", "quote": "Riyadh operates satellite internet for all residents"}
+    invented = {"chunk_id": "s7:0-120", "quote": "Riyadh operates satellite internet for all residents",
+                "status": "achieved"}
     good = answer()
     with ChatServer([Reply.answer({**good, "citations": [*good["citations"], invented]})]) as server:
         result = propose(server)

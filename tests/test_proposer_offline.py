@@ -14,7 +14,7 @@ from evidence.record import Document, Snapshot
 from evidence.settings import Settings
 from frameworks import load_framework
 from review.proposer.cues import compile_term, load_cues
-from review.proposer.evidence import Evidence, Passage, gather
+from review.proposer.evidence import Evidence, Passage, document_voices, gather
 from review.proposer.offline import _sentences, propose_offline
 from review.proposer.untrusted import instruction_to_machines
 from review.proposer.verify import verify
@@ -161,7 +161,9 @@ def test_the_injection_page_does_not_move_the_offline_proposer(riyadh):
     for indicator in ARAB.indicators:
         evidence = gather(riyadh, "arab-2024", city, indicator)
         levels[indicator.id] = propose_offline(riyadh, evidence, indicator, city).level
-        exposed = Evidence(evidence.edition, evidence.city, evidence.indicator, [*forum, *evidence.passages])
+        passages = [*forum, *evidence.passages]
+        voices = document_voices(riyadh, {p.snapshot_id for p in passages}, city)
+        exposed = Evidence(evidence.edition, evidence.city, evidence.indicator, passages, voices=voices)
         forced[indicator.id] = propose_offline(riyadh, exposed, indicator, city).level
     assert forced == levels  # even fed the page, the rules do not obey it
     assert levels["water-ecosystem"] == 0  # the robots-forbidden draft was not crawled either

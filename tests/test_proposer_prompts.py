@@ -42,7 +42,7 @@ def test_a_broken_template_names_the_file_and_field(tmp_path):
 
 def test_the_shipped_template_renders_every_ladder_of_every_edition():
     prompt = load_prompt("propose-level")
-    assert prompt.id == "propose-level.v1" and len(prompt.digest) == 64
+    assert prompt.id == "propose-level.v2" and len(prompt.digest) == 64
     cairo = load_registry().get("cairo")
     for edition in ("arab-2024", "g20-2023", "asia-2022"):
         framework = load_framework(edition)

@@ -64,7 +64,7 @@ def test_llm_run_records_cost_and_never_sends_identical_inputs_twice(tmp_path, d
         report = llm_run(settings, server).run(batch)
         assert report.count("proposed") == 3 and len(server.requests) == 3
         recorded = rows(settings)
-        assert {p.prompt_version for p in recorded} == {"propose-level.v1"}
+        assert {p.prompt_version for p in recorded} == {"propose-level.v2"}
         assert all(p.model == "scripted-model" and p.tokens_in > 0 and p.tokens_out > 0 and p.latency_ms > 0
                    for p in recorded)
         assert all(p.level == 1 and p.citations[0].verified and p.confidence == 0.5 for p in recorded)
@@ -108,8 +108,8 @@ def test_unsupported_and_excluded_evidence_are_flagged(tmp_path, database_url):
     def invents(request):
         cid, text = passages(request)[0]
         return Reply.answer({"level": 1, "rationale": "4G.", "confidence": 0.9, "missing_for_next_rung": "",
-                             "citations": [{"chunk_id": cid, "quote": text[:40]},
-                                           {"chunk_id": cid, "quote": "5G is commercial across Moscow"}]})
+                             "citations": [{"chunk_id": cid, "quote": text[:40], "status": "achieved"},
+                                           {"chunk_id": cid, "quote": "5G is commercial across Moscow", "status": "achieved"}]})
 
     with ChatServer(fallback=invents) as server:
         report = llm_run(settings, server).run(batch)

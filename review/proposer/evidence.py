@@ -26,7 +26,7 @@ from evidence.record import Snapshot
 from evidence.settings import Settings
 from evidence.vocabulary import City, Indicator
 from review.proposer.cues import load_cues
-from review.proposer.status import DocumentVoice, document_voice, document_year
+from review.proposer.status import DocumentVoice, document_voice, document_year, text_languages
 from review.proposer.untrusted import instruction_to_machines
 from vectorstore.chunking import approx_tokens
 from vectorstore.search import RRF_K, Filters, Hit, search
@@ -178,8 +178,7 @@ def document_voices(settings: Settings, snapshot_ids: set[int], city: City) -> d
             for snap in session.scalars(select_rows(Snapshot).where(Snapshot.id.in_(sorted(missing)))):
                 year = document_year(snap.text, snap.published_on.year if snap.published_on else None,
                                      snap.fetched_at.year)
-                languages = list(dict.fromkeys([snap.language or "und", *city.languages]))
-                known[snap.id] = document_voice(snap.text, snap.language, year, languages)
+                known[snap.id] = document_voice(snap.text, snap.language, year, text_languages(snap.language, city))
     return {i: known[i] for i in snapshot_ids if i in known}
 
 

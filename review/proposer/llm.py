@@ -74,7 +74,13 @@ def render_evidence(evidence: Evidence) -> str:
         return "(no passages were found)"
     return "\n".join(
         f'<passage id="{html.escape(p.chunk_id)}" lang="{html.escape(p.language or "und")}" date="{html.escape(p.date)}" '
-        f'source="{html.escape(p.url)}">\n{html.escape(p.text, quote=False)}\n</passage>' for p in evidence.passages)
+        f'{_document_year(evidence, p)}section="{html.escape(" › ".join(p.section))}" source="{html.escape(p.url)}">\n'
+        f'{html.escape(p.text, quote=False)}\n</passage>' for p in evidence.passages)
+
+
+def _document_year(evidence: Evidence, passage) -> str:
+    voice = evidence.voices.get(passage.snapshot_id)
+    return f'document-year="{voice.year}" ' if voice and voice.year else ""
 
 
 def messages(prompt: Prompt, edition: Edition, city: City, indicator: Indicator, evidence: Evidence) -> list[BaseMessage]:

@@ -27,7 +27,7 @@ from frameworks import load_framework
 from review.proposer.cues import Cues, Term, fold, load_cues
 from review.proposer.evidence import Evidence, Passage
 from review.proposer.model import CitationOut, OfflineProposalOut
-from review.proposer.status import DocumentVoice, Judgement, judge
+from review.proposer.status import DocumentVoice, Judgement, judge, text_languages
 from vectorstore.chunking import approx_tokens
 from vectorstore.embeddings import get_embedder
 from vectorstore.segment import sentences
@@ -171,7 +171,7 @@ def similarity(settings: Settings, edition: Edition, indicator: Indicator, passa
 def findings(evidence: Evidence, indicator: Indicator, city: City, sim: Similarity, cues: Cues) -> list[Finding]:
     found = []
     for p in evidence.passages:
-        languages = list(dict.fromkeys([p.language or "und", *city.languages]))
+        languages = text_languages(p.language, city)
         hedges = cues.hedges_for(languages)
         covered = bool(cues.languages(indicator.id) & set(languages) - {"en"})
         claims = _sentences(p.text, p.language, p.title)

@@ -28,6 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from evidence.datafile import read_yaml, validate
+from evidence.vocabulary import City
 from review.proposer.cues import Term, compile_term
 from vectorstore.segment import sentences
 
@@ -110,6 +111,12 @@ class DocumentVoice:
     @property
     def mostly_plans(self) -> bool:
         return self.planned > PLANS_DOMINATE * self.achieved
+
+
+def text_languages(language: str | None, city: City) -> list[str]:
+    """The languages a text's words are read in: its own when it is known (a French cue such as
+    "train*" would otherwise fire inside an English "Training" on a bilingual city's page), else the city's."""
+    return [language] if language and language != "und" else list(city.languages)
 
 
 def _first(terms: tuple[Term, ...], text: str) -> str | None:

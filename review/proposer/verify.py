@@ -84,7 +84,8 @@ def with_status(cited: CheckedCitation, claimed: str, evidence: Evidence, langua
         return CheckedCitation(**{**cited.__dict__, "status": claimed, "status_reason": reason or ""}), False
     passage = evidence.by_chunk()[cited.chunk_id]
     voice = evidence.voices.get(passage.snapshot_id, DocumentVoice(None, 0, 0))
-    rules: Judgement = judge(normalise(cited.quote), 0, passage.section, [passage.language or "und", *languages], voice)
+    read_in = [passage.language] if passage.language and passage.language != "und" else languages
+    rules: Judgement = judge(normalise(cited.quote), 0, passage.section, read_in, voice)
     disputed = rules.status != claimed
     why = f"the rules read it as {rules.status} ({rules.reason})" if disputed else rules.reason
     return CheckedCitation(**{**cited.__dict__, "status": claimed, "status_reason": why}), disputed
