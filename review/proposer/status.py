@@ -9,7 +9,7 @@ statement's status is read, in this order, from:
    tasks ahead ("2026年工作安排", "Next steps"), or a heading naming a year before or after the
    document's own. Under a heading of tasks ahead, work "under way" (加快建设, "continue to build") is a
    task and completion words ("实现…") are targets: both read as planned, unless the clause says the
-   state holds now ("present" markers: 已, 累计, "already", "to date");
+   state holds now ("present" markers: 已经, 累计, "already", "to date", read before all others);
 3. a year later than the document's own in the sentence ("by 2030"): a target;
 4. otherwise the document's prevailing voice: a document whose marked sentences are mostly plans (a
    strategy) makes an unmarked sentence a plan; otherwise it is taken as reported fact.
@@ -145,8 +145,10 @@ def document_voice(text: str, language: str | None, year: int | None, languages:
 
 
 def _grammar(text: str, markers: Markers) -> tuple[Status, str] | None:
-    for status, terms in (("planned", markers.planned), ("under-way", markers.under_way),
-                          ("achieved", markers.present + markers.achieved)):
+    """The clause's status by its markers: a present state first (已将…纳入 is done, though 将 alone marks a
+    plan), then a plan over work under way over completion ("plans to complete" is a plan)."""
+    for status, terms in (("achieved", markers.present), ("planned", markers.planned),
+                          ("under-way", markers.under_way), ("achieved", markers.achieved)):
         if term := _first(terms, text):
             return status, term  # type: ignore[return-value]
     return None
