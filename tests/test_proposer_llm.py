@@ -167,3 +167,36 @@ def test_citing_the_injected_instruction_never_counts_as_support():
     assert "instruction to AI readers" in result.rejected[0]
     assert result.out.level == 2 and result.verification.acceptable and result.attempts == 2
 
+
+
+PLANNED = "ستطلق المدينة خدمة الإنترنت عبر الأقمار الصناعية لجميع الأحياء في عام 2030."
+PLAN_EVIDENCE = Evidence("arab-2024", "riyadh", "wireless-network", [
+    Passage("s8:0-90", 8, PLANNED, "ar", "http://riyadh.example/strategy.html", "الاستراتيجية", "2023-03-01",
+            ("الخطة المستقبلية",))])
+
+
+def test_a_level_resting_only_on_plans_is_lowered_and_flagged():
+    plan = {"level": 3, "rationale": "Satellite internet is announced.", "confidence": 0.7,
+            "missing_for_next_rung": "space quantum communication",
+            "citations": [{"chunk_id": "s8:0-90", "quote": PLANNED, "status": "planned"}]}
+    with ChatServer([Reply.answer(plan)]) as server:
+        proposer = LLMProposer(LLMConfig(server.base_url, "scripted-model", api_key="sk-test"))
+        result = proposer.propose(EDITION, RIYADH, WIRELESS, PLAN_EVIDENCE)
+    checked = result.verification
+    assert result.out.level == 3 and checked.level == 0 and "rests-on-plans" in checked.flags
+    assert checked.citations[0].verified and not checked.citations[0].supports
+    schema = server.requests[0].body["response_format"]["json_schema"]["schema"]
+    assert "status" in str(schema) and "planned" in str(schema)  # the model is asked for a status per citation
+
+
+def test_a_status_the_rules_read_otherwise_is_flagged_for_the_reviewer():
+    claimed = {"level": 3, "rationale": "Satellite internet runs.", "confidence": 0.7, "missing_for_next_rung": "",
+               "citations": [{"chunk_id": "s8:0-90", "quote": PLANNED, "status": "achieved"}]}
+    with ChatServer([Reply.answer(claimed)]) as server:
+        proposer = LLMProposer(LLMConfig(server.base_url, "scripted-model", api_key="sk-test"))
+        result = proposer.propose(EDITION, RIYADH, WIRELESS, PLAN_EVIDENCE)
+    checked = result.verification
+    assert "status-disputed" in checked.flags and checked.level == 3
+    assert "the rules read it as planned" in checked.citations[0].status_reason
+    prompt = server.requests[0].body["messages"][1]["content"]
+    assert 'section="الخطة المستقبلية"' in prompt

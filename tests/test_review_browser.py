@@ -17,7 +17,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from frameworks import load_framework
 from scoring.scores import load_weights, shown
-from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
+from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, STATUS_REASON, seed
 from test_review_web import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -97,5 +97,29 @@ def test_reviewer_changes_a_level_a_second_verifies_and_the_ranking_moves(served
             page.goto(item)
             expect(page.locator("#status")).to_have_text("confirmed")
             expect(page.locator("#confirmed")).to_have_text("2")
+        finally:
+            browser.close()
+
+
+def test_each_quote_shows_what_was_checked_and_its_status_in_english_and_chinese(served):
+    url, seeded = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            sign_in(page, url, "amal")
+            page.goto(f"{url}/items/{seeded.cairo_5g}")
+            citation = page.locator("article.citation").first
+            expect(citation.locator(".badge.ok").first).to_have_text("quote found verbatim")
+            status = citation.locator(".badge.status")
+            expect(status).to_have_attribute("data-status", "achieved")
+            expect(status).to_have_text("achieved: supports the rung")
+            expect(citation.locator(".status-reason")).to_contain_text(STATUS_REASON)
+            page.context.add_cookies([{"name": "lang", "value": "zh", "url": url}])
+            page.reload()
+            citation = page.locator("article.citation").first
+            expect(citation.locator(".badge.ok").first).to_have_text("引文原文已找到")
+            expect(citation.locator(".badge.status")).to_have_text("已实现：可支撑该等级")
+            expect(citation.locator(".status-reason")).to_contain_text("判定依据")
         finally:
             browser.close()

@@ -61,12 +61,17 @@ def _snapshot(s, city: str, language: str, text: str, url: str, when: datetime, 
     return document, snap, chunk
 
 
-def _proposal(s, city, indicator, level, method, confidence, chunk, quote, verified=True, snapshot=None, **extra):
+STATUS_REASON = "«اكتمال» marks completion or a present state"
+
+
+def _proposal(s, city, indicator, level, method, confidence, chunk, quote, verified=True, snapshot=None,
+              status="achieved", **extra):
     p = Proposal(edition=EDITION, city=city, indicator=indicator, level=level, method=method, confidence=confidence,
                  rationale=f"{method} rationale for {city} {indicator}", missing_evidence="satellite internet at scale",
                  input_hash="0" * 64, evidence_chunks=[chunk.id], evidence_snapshots=[snapshot.id] if snapshot else [],
                  **extra)
-    p.citations.append(Citation(chunk_id=chunk.id, quote=quote, verified=verified))
+    p.citations.append(Citation(chunk_id=chunk.id, quote=quote, verified=verified, status=status,
+                                status_reason=STATUS_REASON if status == "achieved" else ""))
     s.add(p)
     s.flush()
     return p.id
