@@ -79,3 +79,93 @@ def test_the_offline_proposer_beats_the_majority_baseline_on_the_sample(tmp_path
     table = runner.invoke(app, ["eval", "--gold", str(key), "--method", "offline"], env=env)
     assert table.exit_code == 0 and "per indicator" in table.output and "confusion matrix" in table.output
     assert "majority baseline, always level" in table.output
+
+
+REPORT_ZH = """政府工作报告
+——2031年1月20日在某省人民代表大会上
+一、2030年工作回顾
+过去一年，全省城际高铁建成通车，高铁运营里程突破3000公里。
+全省新建5G基站2万座，5G网络实现县城以上全覆盖。
+二、2031年工作安排
+加快建设全光网络，推进卫星互联网应用，力争建成量子通信骨干网。
+"""
+SPEECH_EN = """Budget Statement 2031
+
+Today, every home in the city can get gigabit fibre broadband, and our 5G network covers the whole island.
+We will build a satellite internet service for ships and remote islands over the next five years.
+"""
+
+
+def _write_key(folder: Path) -> Path:
+    (folder / "docs").mkdir(parents=True)
+    (folder / "docs" / "province-2031.txt").write_text(REPORT_ZH, encoding="utf-8")
+    (folder / "docs" / "island-2031.txt").write_text(SPEECH_EN, encoding="utf-8")
+    rows = ["doc,city,indicator,level,start,end,confidence,reason"]
+    for doc, city, text, indicator, level, sentence, confidence in (
+            ("province-2031", "testprovince", REPORT_ZH, "transport-network", 2, "过去一年，全省城际高铁建成通车", "high"),
+            ("province-2031", "testprovince", REPORT_ZH, "wireless-network", 2, "全省新建5G基站2万座", "high"),
+            ("province-2031", "testprovince", REPORT_ZH, "wired-network", 0, None, "high"),
+            ("island-2031", "testisland", SPEECH_EN, "wireless-network", 2, "Today, every home", "medium"),
+            ("island-2031", "testisland", SPEECH_EN, "wired-network", 2, "Today, every home", "low")):
+        start = text.index(sentence) if sentence else ""
+        end = text.index("\n", start) if sentence else ""
+        rows.append(f"{doc},{city},{indicator},{level},{start},{end},{confidence},a reason")
+    key = folder / "key.csv"
+    key.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return key
+
+
+def _user_registry(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "xx.yaml").write_text(
+        "country: CN\ncities:\n  - id: testprovince\n    name: {en: Test Province, zh: 测试省, local: 测试省}\n"
+        "    languages: [zh]\n    editions: [arab-2024]\n", encoding="utf-8")
+    (folder / "sg.yaml").write_text(
+        "country: SG\ncities:\n  - id: testisland\n    name: {en: Test Island, zh: 测试岛, local: Test Island}\n"
+        "    languages: [en]\n    editions: [arab-2024]\n", encoding="utf-8")
+    return folder
+
+
+def test_a_per_document_key_is_asked_of_each_document_and_reads_achieved_from_planned(tmp_path, monkeypatch):
+    """Two documents served on loopback, two places from a user registry folder, the whole chain by the CLI."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    key = _write_key(tmp_path / "key")
+    registry = _user_registry(tmp_path / "registry")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(key.parent / "docs")))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n" + "".join(
+        f"  - {{city: {city}, url: '{base}/{doc}.txt', kind: seed, allow_private: true, provenance: test}}\n"
+        for city, doc in (("testprovince", "province-2031"), ("testisland", "island-2031"))), encoding="utf-8")
+    env = {"EVIDENCE_DATA_DIR": str(tmp_path / "data"), "EVIDENCE_DATABASE_URL": f"sqlite:///{tmp_path / 'e.db'}",
+           "EVIDENCE_LLM_BASE_URL": "", "EVIDENCE_REGISTRY_DIRS": json.dumps([str(registry)]),
+           "EVIDENCE_CRAWL_DELAY": "0"}
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    try:
+        crawled = runner.invoke(app, ["crawl", "--edition", "arab-2024", "--sources", str(sources), "--depth", "0",
+                                      "--city", "testprovince", "--city", "testisland", "--json"], env=env)
+        assert crawled.exit_code == 0, crawled.output
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert runner.invoke(app, ["index", "--quiet"], env=env).exit_code == 0
+    result = runner.invoke(app, ["eval", "--key", str(key), "--edition", "arab-2024", "--method", "offline",
+                                 "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    proposed = {(q["doc"], q["indicator"]): q["proposed"] for q in report["questions"]}
+    assert proposed[("province-2031", "transport-network")] == 2  # 建成通车 in the review of the past year
+    assert proposed[("province-2031", "wireless-network")] == 2  # never 3: 卫星互联网 is among this year's tasks
+    assert proposed[("province-2031", "wired-network")] == 0  # 全光网络 is a task, not an achievement
+    assert proposed[("island-2031", "wireless-network")] == 2  # satellite internet "will" be built
+    assert set(report["by_document"]) == {"province-2031", "island-2031"}
+    overall = report["overall"]
+    assert overall["planned_only_shown"] == 0 and overall["sentence_recall"] == 1.0 and overall["supported"] == 1.0
+    assert report["confident"]["n"] == 4 and overall["kappa_quadratic"] is not None
+    missing = runner.invoke(app, ["eval", "--key", str(key), "--method", "offline"], env=env)
+    assert missing.exit_code != 0 and "give --edition" in str(missing.exception)  # main() makes it exit 2

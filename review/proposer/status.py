@@ -7,7 +7,7 @@ statement's status is read, in this order, from:
    which outranks completion: "plans to complete" is a plan);
 2. the section it sits in: a heading over a review of the past ("工作回顾", "Achievements") or over the
    tasks ahead ("2026年工作安排", "Next steps"), or a heading naming a year before or after the
-   document's own. Under a heading of tasks ahead, work "under way" (加快建设, "continue to build") is a
+   document's own (its own year alone says nothing: it heads the title too). Under a heading of tasks ahead, work "under way" (加快建设, "continue to build") is a
    task and completion words ("实现…") are targets: both read as planned, unless the clause says the
    state holds now ("present" markers: 已经, 累计, "already", "to date", read before all others);
 3. a year later than the document's own in the sentence ("by 2030"): a target;
@@ -162,7 +162,7 @@ def section_role(path: tuple[str, ...], markers: Markers, year: int | None) -> t
         if _first(markers.past_sections, heading):
             return "past", heading
         years = [int(y) for y in _YEAR.findall(heading)]
-        if years and year:
+        if years and year and max(years) != year:  # the document's own year heads its title as well as its tasks
             return ("past", heading) if max(years) < year else ("future", heading)
     return None
 
