@@ -47,7 +47,7 @@ def test_offline_run_records_proposals_with_citations_and_reuses_them(tmp_path, 
     assert [o.status for o in first.outcomes] == ["proposed", "proposed"]
     recorded = rows(settings)
     wireless = next(p for p in recorded if p.indicator == "wireless-network")
-    assert (wireless.method, wireless.model, wireless.prompt_version) == ("offline", "use-multilingual", "cues.v1")
+    assert (wireless.method, wireless.model, wireless.prompt_version) == ("offline", "use-multilingual", "cues.v2")
     assert wireless.level == 1 and wireless.citations and all(c.verified for c in wireless.citations)
     assert {c.chunk_id for c in wireless.citations} <= set(wireless.evidence_chunks)
     assert wireless.evidence_snapshots and len(wireless.input_hash) == 64 and not wireless.stale

@@ -25,7 +25,7 @@ from evidence.database import session_scope
 from evidence.record import Snapshot
 from evidence.settings import Settings
 from evidence.vocabulary import City, Indicator
-from review.proposer.cues import load_cues
+from review.proposer.cues import Cues, load_cues
 from review.proposer.status import DocumentVoice, document_voice, document_year, text_languages
 from review.proposer.untrusted import instruction_to_machines
 from vectorstore.chunking import approx_tokens
@@ -89,7 +89,7 @@ class Evidence:
 FRAMEWORK_LANGUAGES = ("en", "zh")  # the languages the framework's ladders are written in
 
 
-def queries_for(indicator: Indicator, city: City) -> list[Query]:
+def queries_for(indicator: Indicator, city: City, cues: Cues | None = None) -> list[Query]:
     def framework_queries(lang: str) -> list[Query]:
         name = indicator.name.get(lang)
         about = indicator.description.get(lang) if indicator.description else ""
@@ -99,7 +99,7 @@ def queries_for(indicator: Indicator, city: City) -> list[Query]:
 
     languages = list(dict.fromkeys([*city.languages, "en"]))
     queries = [q for lang in languages if lang in FRAMEWORK_LANGUAGES for q in framework_queries(lang)]
-    cues = load_cues()
+    cues = cues or load_cues()
     for rung in indicator.rungs:
         for term in cues.for_rung(indicator.id, rung.level, languages):
             queries.append(Query(term.text.replace("*", ""), "any", "lexical"))
@@ -151,8 +151,8 @@ def select(ranked: list[Hit], budget: int) -> tuple[list[Hit], list[tuple[str, s
 
 
 def gather(settings: Settings, edition: str, city: City, indicator: Indicator, budget: int = BUDGET_TOKENS,
-           per_query: int = PER_QUERY, document: int | None = None) -> Evidence:
-    queries = queries_for(indicator, city)
+           per_query: int = PER_QUERY, document: int | None = None, cues: Cues | None = None) -> Evidence:
+    queries = queries_for(indicator, city, cues)
     hits: dict[str, Hit] = {}
     rankings: list[list[str]] = []
     filters = Filters(city=city.id, document=document)

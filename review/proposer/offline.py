@@ -217,8 +217,9 @@ def _rationale(level: int, indicator: Indicator, best: dict[int, Finding], above
     return " ".join(lines)
 
 
-def propose_offline(settings: Settings, evidence: Evidence, indicator: Indicator, city: City) -> OfflineProposalOut:
-    cues = load_cues()
+def propose_offline(settings: Settings, evidence: Evidence, indicator: Indicator, city: City,
+                    cues: Cues | None = None) -> OfflineProposalOut:
+    cues = cues or load_cues()
     sim = similarity(settings, load_framework(evidence.edition), indicator, evidence.passages)
     found = findings(evidence, indicator, city, sim, cues)
     counted = [f for f in found if f.counts]

@@ -26,7 +26,7 @@ from evidence.record import Citation, Document, Proposal
 from evidence.settings import Settings
 from evidence.vocabulary import City, Edition, Indicator
 from frameworks import load_framework
-from review.proposer.cues import load_cues
+from review.proposer.cues import Cues, load_cues
 from review.proposer.evidence import BUDGET_TOKENS, OFFLINE_BUDGET_TOKENS, Evidence, gather
 from review.proposer.llm import LLMConfig, LLMProposer, LLMResult
 from review.proposer.offline import RULES as offline_rules
@@ -124,7 +124,7 @@ def input_hash(method: str, model: str, depends: str, question: Question, eviden
 
 class ProposalRun:
     def __init__(self, settings: Settings, method: MethodName, llm: LLMConfig | None = None, concurrency: int = 4,
-                 budget: int | None = None, show_progress: bool = True) -> None:
+                 budget: int | None = None, show_progress: bool = True, cues: Cues | None = None) -> None:
         if method == "llm" and not (llm and llm.base_url):
             raise EvidenceError("the llm method needs an endpoint: set EVIDENCE_LLM_BASE_URL (and EVIDENCE_LLM_MODEL)")
         self.settings, self.method = settings, method
@@ -132,10 +132,11 @@ class ProposalRun:
         self.concurrency = max(1, concurrency)
         self.proposer = LLMProposer(llm) if method == "llm" and llm else None
         self.model = llm.model if self.proposer and llm else settings.embedding_model
-        self.version = self.proposer.prompt.id if self.proposer else load_cues().id
+        self.cues = cues or load_cues()  # another vocabulary: an author's own, or one held out from a city
+        self.version = self.proposer.prompt.id if self.proposer else self.cues.id
         # what the output depends on beyond the evidence: the template's or the rules' exact text
         self.depends = (self.proposer.prompt.digest if self.proposer
-                        else f"{load_cues().digest}:rules-{offline_rules}")
+                        else f"{self.cues.digest}:rules-{offline_rules}")
         self.show_progress = show_progress
 
     def run(self, batch: list[Question]) -> RunReport:
@@ -160,7 +161,8 @@ class ProposalRun:
         out = []
         for q in batch:
             progress.update(task, note=f"{q.city.id} · {q.indicator.id}")
-            evidence = gather(self.settings, q.edition.id, q.city, q.indicator, self.budget, document=q.document) \
+            evidence = gather(self.settings, q.edition.id, q.city, q.indicator, self.budget, document=q.document,
+                              cues=self.cues) \
                 if q.city.id in collected else Evidence(q.edition.id, q.city.id, q.indicator.id, [])
             out.append((q, evidence, input_hash(self.method, self.model, self.depends, q, evidence)))
             progress.advance(task)
@@ -208,7 +210,7 @@ class ProposalRun:
 
     def _offline(self, q: Question, evidence: Evidence) -> Made:
         started = time.perf_counter()
-        out = propose_offline(self.settings, evidence, q.indicator, q.city)
+        out = propose_offline(self.settings, evidence, q.indicator, q.city, self.cues)
         checked = verify(out, evidence, q.indicator.top, q.city.languages, out.status_reasons)
         return Made(checked.level, out.rationale, out.confidence, out.missing_for_next_rung, checked.citations,
                     _flags(checked.flags, checked.acceptable, evidence),
