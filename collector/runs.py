@@ -134,3 +134,13 @@ def summary(session: Session, crawl_id: int) -> dict:
     return {"crawl": run.id, "edition": run.edition, "state": run.state, "cities": run.cities,
             "started_at": run.started_at, "finished_at": run.finished_at, "new_snapshots": len(snapshots),
             "fetches": len(rows), "outcomes": {city: dict(counts) for city, counts in sorted(per_city.items())}}
+
+
+def editions_of(session: Session, cities: set[str]) -> dict[str, str]:
+    """The edition each of `cities` was last crawled for (a crawl run is recorded under one edition)."""
+    out: dict[str, str] = {}
+    for run in session.scalars(select(Crawl).order_by(Crawl.id.desc())):
+        for city in run.cities:
+            if city in cities:
+                out.setdefault(city, run.edition)
+    return out

@@ -1,5 +1,5 @@
-"""`evidence review list|show|decide|assign|unassign|log|confirmed`, `evidence reviewers add|list` and
-`evidence serve`: the web app's work, scriptable. The same rules apply as in the browser (routing,
+"""`evidence review list|show|decide|assign|unassign|log|confirmed` and `evidence reviewers add|list`:
+the web app's work, scriptable (`evidence serve` runs the app itself: `app.serve`). The same rules apply as in the browser (routing,
 rounds, versions); `--as` names the reviewer acting (or set EVIDENCE_REVIEWER).
 """
 
@@ -264,30 +264,3 @@ def reviewers_list(as_json: bool = JsonOption) -> None:
     for r in rows:
         table.add_row(str(r["id"]), Text(r["name"]), r["role"], ",".join(r["languages"]), "; ".join(r["assignments"]))
     console.print(table)
-
-
-def serve(host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
-          port: int = typer.Option(8000), weights: Optional[Path] = typer.Option(
-              None, help="the expert panel CSV for the ranking page; default: the edition's EXAMPLE weights"),
-          dry_run: bool = typer.Option(False, "--dry-run", help="check the app can start, say how to open it, and stop")) -> None:
-    """Run the review web app."""
-    import uvicorn
-    from sqlalchemy import func, select
-
-    from evidence.database import session_scope
-    from evidence.record import Proposal, Reviewer
-    from evidence.settings import load_settings
-    from review.web.app import create_app
-
-    settings = load_settings()
-    app = create_app(settings, weights)
-    with session_scope(settings.database) as session:
-        items = session.scalar(select(func.count(Proposal.id)))
-        people = list(session.scalars(select(Reviewer.name).order_by(Reviewer.name)))
-    console.print(f"review app on http://{host}:{port}/ : {items} proposal(s) in the record, reviewers: "
-                  f"{', '.join(people) or 'none yet (evidence reviewers add NAME)'}")
-    if dry_run:
-        console.print(f"start it with `evidence serve --host {host} --port {port}` (in a checkout: "
-                      f"`.venv/bin/evidence serve`), then open http://{host}:{port}/ in a browser and sign in")
-        return
-    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -16,6 +16,7 @@ Pure functions with I/O at the edges, one job per module:
 | `cli` | `evidence score`, `evidence score stability`, `evidence score check` |
 
     >>> from scoring.levels import read_levels, edition_cities
-    >>> from scoring.scores import load_weights, score
+    >>> from frameworks.weights import load_weights
+    >>> from scoring.scores import score
     >>> from scoring.ranks import rank_table
 """

@@ -20,7 +20,7 @@ from evidence.output import console, emit_json, errors
 if TYPE_CHECKING:
     from evidence.vocabulary import Edition
     from scoring.levels import LevelTable
-    from scoring.scores import Weights
+    from frameworks.weights import Weights
     from sources import Registry
 
 app = typer.Typer(help="Scores, ranks, tiers, clusters and rank stability of an edition; checks on published tables.")
@@ -56,7 +56,7 @@ def _prepare(edition_id: str | None, levels: Path | None, weights: Path | None, 
     from evidence.settings import load_settings
     from frameworks import load_framework
     from scoring.levels import edition_cities, levels_from_database, read_levels
-    from scoring.scores import load_weights
+    from frameworks.weights import load_weights
     from sources import load_registry, read_registry
 
     if not edition_id:

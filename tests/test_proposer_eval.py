@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from evidence.cli import app
+from app.cli import app
 from evidence.errors import DataError
 from review.proposer.evaluate import key_questions, metrics, read_key
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 import pytest
 from typer.testing import CliRunner
 
-from evidence.cli import app
+from app.cli import app
 from evidence.database import session_scope
 from evidence.record import Document, Snapshot
 from evidence.settings import Settings

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from evidence.cli import app
+from app.cli import app
 from evidence.database import session_scope
 from evidence.record import Citation, Proposal
 from review.proposer.llm import LLMConfig
@@ -148,7 +148,7 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path):
         env = {**os.environ, "EVIDENCE_DATA_DIR": str(settings.data_dir), "EVIDENCE_DATABASE_URL": settings.database,
                "EVIDENCE_EMBEDDING_MODEL": "use-multilingual", "EVIDENCE_LLM_BASE_URL": server.base_url,
                "EVIDENCE_LLM_MODEL": "scripted-model", "OPENAI_API_KEY": "sk-test"}
-        command = [sys.executable, "-m", "evidence.cli", "propose", "--edition", "g20-2023", "--city", "moscow",
+        command = [sys.executable, "-m", "app.cli", "propose", "--edition", "g20-2023", "--city", "moscow",
                    *[a for i in indicators for a in ("--indicator", i)], "--concurrency", "1", "--json"]
         child = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -331,7 +332,9 @@ def test_only_an_author_opens_items(sqlite_url, lite):
 
 def test_scoring_reads_the_levels_the_review_confirmed(sqlite_url, lite):
     """Scoring reads confirmed levels through this module: both give the same levels."""
-    from scoring.levels import confirmed_levels as scoring_levels
+    from frameworks import load_framework
+    from scoring.levels import edition_cities, levels_from_database
+    from sources import load_registry
 
     with session_scope(sqlite_url) as s:
         decide(s, lite.cairo_5g, as_(s, "amal"), "change", level=2, reason="5G everywhere")
@@ -340,4 +343,8 @@ def test_scoring_reads_the_levels_the_review_confirmed(sqlite_url, lite):
         decide(s, lite.riyadh, as_(s, "basil"), "reject")
     ours = confirmed_levels(sqlite_url, EDITION)
     assert ours == {("cairo", "wireless-network"): 2, ("riyadh", "emergency-system"): 0}
-    assert {key: level for key, (level, _) in scoring_levels(sqlite_url, EDITION).items()} == ours
+    registry, edition = load_registry(), load_framework(EDITION)
+    table = levels_from_database(sqlite_url, edition, edition_cities(registry, edition), registry)
+    scored = {(table.cities[r].id, table.indicators[c]): int(table.values[r, c])
+              for r, c in zip(*(~np.isnan(table.values)).nonzero())}
+    assert scored == ours

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from evidence.database import session_scope
 from evidence.record import Attachment, Decision
 from evidence.settings import Settings
-from review.web.app import create_app
+from app.web import create_app
 from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
 
 
@@ -215,7 +215,8 @@ def test_audit_log_page_lists_every_step(app):
 
 def test_ranking_is_marked_incomplete_and_shows_confirmed_scores(app):
     from frameworks import load_framework
-    from scoring.scores import load_weights, shown
+    from frameworks.weights import load_weights
+    from scoring.scores import shown
 
     amal, basil = signed_in(app, "amal"), signed_in(app, "basil")
     assert amal.get(f"/ranking/chart.svg?edition={EDITION}").status_code == 404, "nothing confirmed, no chart"
@@ -256,6 +257,13 @@ def test_the_interface_switches_to_chinese(lite_app):
     assert "5G/5G-A 网络规模商用" in item and "接受等级 1" in item
     changes = amal.get("/watch").text
     assert "政策变化" in changes and "尚无监测记录" in changes  # no watch pass in this record yet
+
+
+def test_a_watch_pass_that_is_not_in_the_record_is_not_found(lite_app):
+    amal = signed_in(lite_app, "amal")
+    stale = amal.get("/watch?pass_id=999")  # a stale link: the page used to fail on the missing pass
+    assert stale.status_code == 404
+    assert "Not found" in stale.text and "watch pass: #999: no such pass" in stale.text
 
 
 # --- translation through a loopback OpenAI-compatible endpoint ---------------------------------------

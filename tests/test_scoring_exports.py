@@ -17,7 +17,8 @@ from scoring.clusters import clusters_path, compare, read_clusters
 from scoring.exports import Report, publish
 from scoring.levels import edition_cities, read_levels
 from scoring.ranks import rank_table
-from scoring.scores import load_weights, score
+from frameworks.weights import load_weights
+from scoring.scores import score
 from scoring.stability import rank_stability
 from sources import load_registry, read_registry
 

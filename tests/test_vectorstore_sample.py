@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evidence.cli import app
+from app.cli import app
 from evidence.settings import Settings
 from vectorstore.evaluate import evaluate_retrieval
 from vectorstore.search import Filters, search

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from collector.crawl import SAMPLE_LIMITS, CrawlLimits, file_sources, run
 from collector.server import SampleServer
-from evidence.cli import app
+from app.cli import app
 from evidence.database import session_scope
 from evidence.record import Fetch, Proposal, Reviewer, WatchChange, now
 from evidence.settings import Settings

@@ -6,14 +6,17 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from collector.documents import url_history
+from collector.runs import editions_of
 from evidence.database import session_scope
 from evidence.record import Document, Fetch, Proposal, Snapshot, WatchChange, WatchPass, WatchRequeue
 from evidence.settings import Settings
 from frameworks import load_framework
+from review.decisions import current_proposals, states
+from review.proposer.llm import LLMConfig
+from review.proposer.run import ProposalRun, default_method, questions
 from sources import load_registry
 from vectorstore.index import latest_snapshots
 from watch.changes import ChangedText, candidates, classify, in_evidence, known_lines, spans
-from watch.passes import editions_of
 
 
 def classify_pass(settings: Settings, pass_id: int) -> None:
@@ -114,10 +117,6 @@ def requeue_pass(settings: Settings, pass_id: int) -> None:
 
 
 def _requeue(settings: Settings, pass_id: int, key: tuple[str, str, str], change_ids: list[int]) -> None:
-    from review.decisions import current_proposals, states
-    from review.proposer.llm import LLMConfig
-    from review.proposer.run import ProposalRun, default_method, questions
-
     edition, city, indicator = key
     with session_scope(settings.database) as s:
         old = current_proposals(s, edition).get(key)

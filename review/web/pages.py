@@ -19,7 +19,7 @@ from review.decisions import ACTIONS, STATUSES, Conflict, Refused, audit_log, de
 from review.item import load_item
 from review.queue import QueueFilter, build_queue, next_item
 from review.translate import available, translate
-from review.web.app import config, language, render
+from review.web.base import config, language, render
 from review.web.i18n import LANGUAGES, translator
 from review.web.session import Me, ensure_csrf, flash, require_csrf, signed_in, start
 

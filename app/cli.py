@@ -33,7 +33,8 @@ app.add_typer(index_app, name="index")
 app.command("search")(search)
 from scoring.cli import app as score_app  # noqa: E402
 app.add_typer(score_app, name="score")
-from review.cli import review_app, reviewers_app, serve  # noqa: E402
+from app.serve import serve  # noqa: E402
+from review.cli import review_app, reviewers_app  # noqa: E402
 app.add_typer(review_app, name="review")
 app.add_typer(reviewers_app, name="reviewers")
 app.command("serve")(serve)
@@ -146,7 +147,7 @@ def db_upgrade() -> None:
 @app.command()
 def doctor(as_json: bool = JsonOption) -> None:
     """Report the database, data directory, embedding model and LLM endpoint this setup would use."""
-    from evidence.doctor import checks
+    from app.doctor import checks
 
     results = checks()
     if as_json:

@@ -14,7 +14,7 @@ import click
 from rich.rule import Rule
 
 from collector.server import SampleServer
-from evidence.cli import app
+from app.cli import app
 from evidence.errors import EvidenceError
 from evidence.output import console, errors
 from evidence.settings import load_settings
