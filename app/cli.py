@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -23,6 +22,7 @@ app.add_typer(cities_app, name="cities")
 app.add_typer(weights_app, name="weights")
 app.add_typer(db_app, name="db")
 from collector.cli import crawl, documents_app, sample_app  # noqa: E402
+
 app.command("crawl")(crawl)
 app.add_typer(sample_app, name="sample")
 app.add_typer(documents_app, name="documents")
@@ -32,16 +32,20 @@ from vectorstore.cli import index_app, search  # noqa: E402  (sub-commands of ea
 app.add_typer(index_app, name="index")
 app.command("search")(search)
 from scoring.cli import app as score_app  # noqa: E402
+
 app.add_typer(score_app, name="score")
 from app.serve import serve  # noqa: E402
 from review.cli import review_app, reviewers_app  # noqa: E402
+
 app.add_typer(review_app, name="review")
 app.add_typer(reviewers_app, name="reviewers")
 app.command("serve")(serve)
 from review.proposer.cli import eval_command, propose  # noqa: E402
+
 app.command("propose")(propose)
 app.command("eval")(eval_command)
 from watch.cli import watch_app  # noqa: E402
+
 app.add_typer(watch_app, name="watch")
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
@@ -90,7 +94,7 @@ def frameworks_show(edition: str, lang: str = typer.Option("en", help="en or zh"
 
 @cities_app.command("list")
 def cities_list(edition: str = typer.Option(..., help="edition id, e.g. g20-2023"),
-                table_name: Optional[str] = typer.Option(None, "--table", help="a separate table, e.g. greater-china"),
+                table_name: str | None = typer.Option(None, "--table", help="a separate table, e.g. greater-china"),
                 as_json: bool = JsonOption) -> None:
     """List the cities of an edition."""
     from frameworks import load_framework

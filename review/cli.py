@@ -1,12 +1,11 @@
 """`evidence review list|show|decide|assign|unassign|log|confirmed` and `evidence reviewers add|list`:
-the web app's work, scriptable (`evidence serve` runs the app itself: `app.serve`). The same rules apply as in the browser (routing,
-rounds, versions); `--as` names the reviewer acting (or set EVIDENCE_REVIEWER).
+the web app's work, scriptable (`evidence serve` runs the app itself: `app.serve`). The same rules apply
+as in the browser (routing, rounds, versions); `--as` names the reviewer acting (or set EVIDENCE_REVIEWER).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -46,8 +45,8 @@ def _state(state) -> dict:
 
 
 @review_app.command("list")
-def list_items(name: str = AsOption, edition: Optional[str] = typer.Option(None), city: Optional[str] = typer.Option(None),
-               indicator: Optional[str] = typer.Option(None), language: Optional[str] = typer.Option(None, help="evidence language"),
+def list_items(name: str = AsOption, edition: str | None = typer.Option(None), city: str | None = typer.Option(None),
+               indicator: str | None = typer.Option(None), language: str | None = typer.Option(None, help="evidence language"),
                status: str = typer.Option("open", help="open, all, round-1, round-2, round-3 or confirmed"),
                everything: bool = typer.Option(False, help="also items you cannot decide now"),
                as_json: bool = JsonOption) -> None:
@@ -124,11 +123,11 @@ def _print_item(view) -> None:
 @review_app.command("decide")
 def decide_command(item: int, name: str = AsOption,
                    action: str = typer.Option(..., help="accept, change, reject or attach"),
-                   level: Optional[int] = typer.Option(None, help="the new level (change)"),
+                   level: int | None = typer.Option(None, help="the new level (change)"),
                    reason: str = typer.Option("", help="why (required to change the level)"),
                    url: list[str] = typer.Option([], help="a URL to crawl (attach; repeat the option)"),
                    file: list[Path] = typer.Option([], help="a file to attach (repeat the option)"),
-                   version: Optional[int] = typer.Option(None, help="the version you decided from; refused if the item moved on"),
+                   version: int | None = typer.Option(None, help="the version you decided from; refused if the item moved on"),
                    as_json: bool = JsonOption) -> None:
     """Record a decision on an item (the same checks as the web app)."""
     from evidence.database import session_scope
@@ -158,8 +157,8 @@ def decide_command(item: int, name: str = AsOption,
 
 @review_app.command("assign")
 def assign(name: str = AsOption, reviewer: str = typer.Option(..., help="the reviewer to open items to"),
-           edition: str = typer.Option(...), city: Optional[str] = typer.Option(None),
-           indicator: Optional[str] = typer.Option(None)) -> None:
+           edition: str = typer.Option(...), city: str | None = typer.Option(None),
+           indicator: str | None = typer.Option(None)) -> None:
     """Open an edition's items (optionally one city, one indicator) to a reviewer (authors only)."""
     from evidence.database import session_scope
     from review.assignments import open_assignment
@@ -182,7 +181,7 @@ def unassign(assignment: int, name: str = AsOption) -> None:
 
 
 @review_app.command("log")
-def log(item: Optional[int] = typer.Option(None), edition: Optional[str] = typer.Option(None),
+def log(item: int | None = typer.Option(None), edition: str | None = typer.Option(None),
         as_json: bool = JsonOption) -> None:
     """The audit log: every decision (who, when, what, why, evidence) and assignment."""
     from evidence.database import session_scope
@@ -223,7 +222,7 @@ def confirmed(edition: str = typer.Option(...), as_json: bool = JsonOption) -> N
 @reviewers_app.command("add")
 def reviewers_add(name: str, role: str = typer.Option("reviewer", help="reviewer or author"),
                   languages: str = typer.Option("", help="languages read, ISO 639-1, comma-separated: ar,en"),
-                  email: Optional[str] = typer.Option(None),
+                  email: str | None = typer.Option(None),
                   password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
                                                help="asked for when not given"),
                   exist_ok: bool = typer.Option(False, "--exist-ok", help="an existing reviewer of that name is fine "

@@ -40,7 +40,7 @@ class QueueFilter:
         if self.status not in ("open", "all", *STATUSES):
             raise DataError("queue", "status", f"{self.status!r} is not one of open, all, {', '.join(STATUSES)}")
 
-    def keeps(self, item: "QueueItem") -> bool:
+    def keeps(self, item: QueueItem) -> bool:
         status_ok = (self.status == "all" or (self.status == "open" and not item.state.closed)
                      or item.state.status == self.status)
         return (status_ok and (not self.city or item.city == self.city)

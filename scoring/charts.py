@@ -109,7 +109,7 @@ def rank_intervals(table: ScoreTable, stability: Stability, out: Path, lang: str
         ax.invert_yaxis()
         ax.set_xlabel("排名" if lang == "zh" else "Rank")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # ranks are whole numbers
-        ax.set_title((f"排名区间（{stability.resamples} 次重抽样专家组）" if lang == "zh"
-                      else f"Rank intervals over {stability.resamples} resampled panels"))
+        ax.set_title(f"排名区间（{stability.resamples} 次重抽样专家组）" if lang == "zh"
+                      else f"Rank intervals over {stability.resamples} resampled panels")
         ax.legend(loc="upper right", fontsize="small")
         return _save(fig, out, "rank-intervals")

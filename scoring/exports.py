@@ -178,7 +178,8 @@ def csv_sheets(report: Report) -> list[Sheet]:
                              for i, (k, m) in enumerate(zip(c.clusters, c.members))]))
     if report.stability is not None:
         s = report.stability
-        sheets.append(Sheet("stability", "stability", ["city", "rank", f"rank_p{LOW}", f"rank_p{HIGH}", "tier", "tier_probability"],
+        header = ["city", "rank", f"rank_p{LOW}", f"rank_p{HIGH}", "tier", "tier_probability"]
+        sheets.append(Sheet("stability", "stability", header,
                             [[t.cities[n].id, int(s.rank[n]), int(s.low[n]), int(s.high[n]), int(s.tier[n]),
                               f"{s.tier_probability[n]:.4f}"] for n in by_rank(t, s.rank, report.lang)]))
     if t.gaps:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from evidence.database import session_scope
 from evidence.errors import DataError, DataErrors
 from evidence.vocabulary import City, Edition
-from scoring.csvfile import read_rows
 from review.decisions import confirmations
+from scoring.csvfile import read_rows
 from sources import Registry
 
 REQUIRED = ("city", "indicator", "level")
@@ -89,7 +89,7 @@ def read_levels(path: Path, edition: Edition, cities: tuple[City, ...], registry
     rows = [r for r in rows if not (r.edition and r.edition != edition.id)]
     table = build_table(rows, edition, cities, registry, str(path))
     if skipped:
-        other = sorted({r.edition for r in skipped})
+        other = sorted({r.edition for r in skipped if r.edition})
         note = f"ignored {len(skipped)} rows of other editions ({', '.join(other)})"
         return LevelTable(table.edition, table.cities, table.indicators, table.values, table.source,
                           len(skipped), [note])

@@ -7,11 +7,9 @@ cities that print the same score share a rank as in the reports.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from evidence.errors import DataError
 from evidence.vocabulary import City, Edition
 from frameworks.weights import Weights
 from scoring.levels import Gap, LevelTable

@@ -414,7 +414,7 @@ def test_killed_and_paused_crawls_resume_without_refetching(server, tmp_path):
         killed = s.get(Crawl, paused["crawl"])
         assert killed.state == "running"  # what a kill leaves behind
         before = set(s.scalars(select(Fetch.url).where(Fetch.crawl_id == killed.id)))
-    assert 12 <= len(before)
+    assert len(before) >= 12
 
     final = crawl(*scope, data_dir=data_dir, database=database, sources=sources)
     assert final["crawl"] == paused["crawl"] and final["state"] == "finished"

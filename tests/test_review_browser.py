@@ -14,12 +14,12 @@ import time
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
+from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
+from test_review_web import free_port
 
 from frameworks import load_framework
 from frameworks.weights import load_weights
 from scoring.scores import shown
-from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
-from test_review_web import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

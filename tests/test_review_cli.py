@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import pytest
+from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
 from typer.testing import CliRunner
 
 from app.cli import app
 from review.decisions import Conflict
-from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
 
 runner = CliRunner()
 

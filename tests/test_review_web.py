@@ -9,19 +9,20 @@ import re
 import socket
 import threading
 import time
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
 import uvicorn
 from sqlalchemy import select
+from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
 
+from app.web import create_app
 from evidence.database import session_scope
 from evidence.record import Attachment, Decision
 from evidence.settings import Settings
-from app.web import create_app
-from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
 
 
 def free_port() -> int:
@@ -179,7 +180,7 @@ def test_attached_file_is_stored_and_survives_a_conflict(app, database_url):
     page = amal.get(f"/items/{item}").text
     assert amal.post(f"/items/{item}/decide", data={"csrf_token": token(page), "version": version(page),
                                                      "action": "reject"}).status_code == 303
-    content = "Riyadh municipality letter: the 911 centre links every district.".encode()
+    content = b"Riyadh municipality letter: the 911 centre links every district."
     lost = basil.post(f"/items/{item}/decide", data={"csrf_token": token(seen), "version": version(seen),
                                                      "action": "attach", "url": "https://example.org/letter"},
                       files={"file": ("letter.txt", io.BytesIO(content), "text/plain")})
@@ -271,7 +272,7 @@ def test_a_watch_pass_that_is_not_in_the_record_is_not_found(lite_app):
 class ChatCompletions(BaseHTTPRequestHandler):
     """Speaks the OpenAI chat-completions protocol: answers with a fixed English rendering."""
 
-    seen: list[dict] = []
+    seen: ClassVar[list[dict]] = []  # one list for every request the server handles
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -330,8 +331,8 @@ def test_evidence_search_finds_and_marks_the_seeded_passage(sqlite_url, tmp_path
 
 
 def test_every_message_has_english_and_chinese_and_a_gap_is_named(tmp_path):
-    from review.web.i18n import CATALOGUE, catalogue
     from evidence.errors import DataError
+    from review.web.i18n import CATALOGUE, catalogue
 
     messages = catalogue()
     assert all(set(texts) >= {"en", "zh"} for texts in messages.values())

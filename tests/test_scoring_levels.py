@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -53,10 +53,12 @@ def test_every_bad_row_is_named(tmp_path):
         f"{path}: line 3 (city dubai, indicator wired-network): level 5 is above the top of the wired-network ladder (4)",
         f"{path}: line 4 (city atlantis, indicator wired-network): unknown city 'atlantis': not in the city registry",
         f"{path}: line 5 (city dubai, indicator warp-drive): unknown indicator 'warp-drive' for edition arab-2024",
-        f"{path}: line 6 (city wuhan, indicator wired-network): city 'wuhan' is not among the cities scored for edition arab-2024",
+        f"{path}: line 6 (city wuhan, indicator wired-network): "
+        "city 'wuhan' is not among the cities scored for edition arab-2024",
         f"{path}: line 7 (city dubai, indicator water-ecosystem): level 'two' is not a whole number",
         f"{path}: line 8 (city dubai, indicator smart-energy): level -1 is negative; levels run from 0 (no evidence) to 3",
-        f"{path}: line 10 (city dubai, indicator wireless-network): a level for this city and indicator was already given at line 9",
+        f"{path}: line 10 (city dubai, indicator wireless-network): "
+        "a level for this city and indicator was already given at line 9",
     ]
 
 
@@ -109,7 +111,7 @@ def test_narrowing_to_named_cities_checks_them():
 
 # --- confirmed levels from the record (SQLite and PostgreSQL) ------------------------------------
 
-T0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
 
 def propose(session, city: str, indicator: str, level: int, edition: str = "arab-2024") -> Proposal:

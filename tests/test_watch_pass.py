@@ -18,18 +18,18 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
+from test_review_web import Running, free_port, token
 from typer.testing import CliRunner
 
+from app.cli import app
 from collector.crawl import SAMPLE_LIMITS, CrawlLimits, file_sources, run
 from collector.server import SampleServer
-from app.cli import app
 from evidence.database import session_scope
 from evidence.record import Fetch, Proposal, Reviewer, WatchChange, now
 from evidence.settings import Settings
 from review.decisions import current_proposals, decide, states
 from review.proposer.run import ProposalRun, questions
 from review.queue import QueueFilter, build_queue
-from test_review_web import Running, free_port, token
 from vectorstore.index import index_snapshots
 from watch.passes import run_pass
 

@@ -43,12 +43,12 @@ def collection_name(model: str) -> str:
 
 @dataclass
 class ChunkStore:
-    collection: "chromadb.Collection"  # chunks of every document's latest snapshot
-    history: "chromadb.Collection"     # chunks of superseded snapshots
+    collection: chromadb.Collection  # chunks of every document's latest snapshot
+    history: chromadb.Collection     # chunks of superseded snapshots
     model: str
 
     @classmethod
-    def open(cls, settings: Settings, model: str, dim: int) -> "ChunkStore":
+    def open(cls, settings: Settings, model: str, dim: int) -> ChunkStore:
         client = client_for(settings)
         collections = []
         for name in (collection_name(model), collection_name(model) + "-history"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -19,11 +18,11 @@ watch_app = typer.Typer(help="Re-crawl due sources, flag cities whose policies c
 
 @watch_app.callback()
 def watch(ctx: typer.Context,
-          every: Optional[str] = typer.Option(None, help="keep running: a pass every period, e.g. 7d, 12h"),
+          every: str | None = typer.Option(None, help="keep running: a pass every period, e.g. 7d, 12h"),
           everything: bool = typer.Option(False, "--all", help="re-fetch every source, due or not"),
-          delay: Optional[float] = typer.Option(None, help="minimum seconds between requests to one host"),
-          timeout: Optional[float] = typer.Option(None, help="seconds per request"),
-          retries: Optional[int] = typer.Option(None, help="retries per request"),
+          delay: float | None = typer.Option(None, help="minimum seconds between requests to one host"),
+          timeout: float | None = typer.Option(None, help="seconds per request"),
+          retries: int | None = typer.Option(None, help="retries per request"),
           no_notify: bool = typer.Option(False, "--no-notify", help="record the pass but send nothing"),
           as_json: bool = JsonOption) -> None:
     """One pass over the sources that are due (resuming a pass that died); refuses while another runs."""
@@ -79,8 +78,8 @@ def _level(value) -> str:
 
 
 @watch_app.command("report")
-def report(pass_id: Optional[int] = typer.Option(None, "--pass", help="the pass (default: the latest)"),
-           out: Optional[Path] = typer.Option(None, help="write the report here (.md or .html)"),
+def report(pass_id: int | None = typer.Option(None, "--pass", help="the pass (default: the latest)"),
+           out: Path | None = typer.Option(None, help="write the report here (.md or .html)"),
            as_json: bool = JsonOption) -> None:
     """The change report of a pass: per flagged city, the diff excerpts, indicators and levels."""
     from watch.report import city_report, latest_pass, pass_summary, render

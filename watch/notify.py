@@ -18,9 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from evidence.database import session_scope
 from evidence.output import _plain
-from evidence.record import WatchPass
 from evidence.settings import Settings
-from watch.report import city_report, pass_summary, render
+from watch.report import city_report, pass_row, pass_summary, render
 
 
 class NotifySettings(BaseSettings):
@@ -47,7 +46,7 @@ def notify_pass(settings: Settings, pass_id: int, config: NotifySettings | None 
     """Send the pass's notifications if it flagged a city; returns (and records) each channel's outcome."""
     config = config or NotifySettings()
     with session_scope(settings.database) as s:
-        if not s.get(WatchPass, pass_id).flagged:
+        if not pass_row(s, pass_id).flagged:
             return {}
         body = payload(s, pass_id)
         markdown, html = render(s, pass_id, "md"), render(s, pass_id, "html")
@@ -57,7 +56,7 @@ def notify_pass(settings: Settings, pass_id: int, config: NotifySettings | None 
     if config.smtp_host and config.smtp_to:
         outcome["email"] = _attempt(lambda: send_mail(config, _subject(body), markdown, html))
     with session_scope(settings.database) as s:
-        s.get(WatchPass, pass_id).notified = outcome
+        pass_row(s, pass_id).notified = outcome
     return outcome
 
 
@@ -86,7 +85,7 @@ def send_mail(config: NotifySettings, subject: str, text: str, html: str) -> Non
     message["To"] = ", ".join(a.strip() for a in config.smtp_to.split(",") if a.strip())
     message.set_content(text)
     message.add_alternative(f"<!doctype html><html><body>{html}</body></html>", subtype="html")
-    with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=15) as smtp:
+    with smtplib.SMTP(config.smtp_host or "localhost", config.smtp_port, timeout=15) as smtp:  # sent only with a host
         if config.smtp_starttls:
             smtp.starttls()
         if config.smtp_user:

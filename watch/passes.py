@@ -20,7 +20,7 @@ from collector import crawl as crawling
 from collector.runs import CrawlSource, editions_of
 from evidence.database import session_scope
 from evidence.errors import DataError
-from evidence.record import Crawl, Fetch, SourceRow, WatchPass, now
+from evidence.record import Fetch, SourceRow, WatchPass, now
 from evidence.settings import Settings
 from vectorstore.index import index_snapshots
 from watch.consequences import classify_pass, requeue_pass

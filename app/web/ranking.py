@@ -30,4 +30,5 @@ def ranking_chart(request: Request, me: Me = Depends(signed_in), edition: str = 
     if svg is None:
         return Response(status_code=404)
     return Response(svg, media_type="image/svg+xml",  # matplotlib's SVG carries its own <style>
-                    headers={"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+                    headers={"Cache-Control": "no-store",
+                             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -15,7 +14,7 @@ from evidence.settings import Settings, load_settings
 MethodOption = typer.Option(None, "--method", help="llm or offline; default: llm when EVIDENCE_LLM_BASE_URL is set")
 
 
-def _run(settings: Settings, method: Optional[str], concurrency: int, rate: Optional[float], timeout: float,
+def _run(settings: Settings, method: str | None, concurrency: int, rate: float | None, timeout: float,
          attempts: int, budget: int, structured: str, quiet: bool):
     from review.proposer.llm import LLMConfig
     from review.proposer.run import ProposalRun, default_method
@@ -31,11 +30,11 @@ def _run(settings: Settings, method: Optional[str], concurrency: int, rate: Opti
 
 
 def propose(edition: str = typer.Option(..., help="edition id, e.g. arab-2024"),
-            city: Optional[list[str]] = typer.Option(None, help="only these cities (repeatable)"),
-            indicator: Optional[list[str]] = typer.Option(None, help="only these indicators (repeatable)"),
-            method: Optional[str] = MethodOption,
+            city: list[str] | None = typer.Option(None, help="only these cities (repeatable)"),
+            indicator: list[str] | None = typer.Option(None, help="only these indicators (repeatable)"),
+            method: str | None = MethodOption,
             concurrency: int = typer.Option(4, help="LLM calls in flight at once"),
-            rate: Optional[float] = typer.Option(None, help="at most this many LLM requests per second"),
+            rate: float | None = typer.Option(None, help="at most this many LLM requests per second"),
             timeout: float = typer.Option(60.0, help="seconds per LLM request"),
             attempts: int = typer.Option(3, help="answers asked for per question when one is invalid"),
             budget: int = typer.Option(1500, help="evidence tokens per question"),
@@ -104,9 +103,9 @@ def _metrics_table(title: str, label: str, groups: dict, digits: int = 1) -> Tab
 
 def eval_command(gold: Path = typer.Option(..., exists=True, help="answer key CSV, or a folder of them "
                                            "(edition,city,indicator,level,...)"),
-                 method: Optional[str] = MethodOption,
+                 method: str | None = MethodOption,
                  concurrency: int = typer.Option(4, help="LLM calls in flight at once"),
-                 rate: Optional[float] = typer.Option(None, help="at most this many LLM requests per second"),
+                 rate: float | None = typer.Option(None, help="at most this many LLM requests per second"),
                  timeout: float = typer.Option(60.0, help="seconds per LLM request"),
                  budget: int = typer.Option(1500, help="evidence tokens per question"),
                  as_json: bool = typer.Option(False, "--json", help="print one JSON document")) -> None:

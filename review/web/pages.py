@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
@@ -127,8 +126,8 @@ def item(request: Request, proposal_id: int, me: Me = Depends(signed_in)):
 
 @router.post("/items/{proposal_id}/decide")
 def decide_item(request: Request, proposal_id: int, me: Me = Depends(signed_in), csrf_token: str = Form(""),
-                version: Optional[int] = Form(None), action: str = Form(""), level: str = Form(""), reason: str = Form(""),
-                url: str = Form(""), file: Optional[UploadFile] = File(None), kept_file_: list[str] = Form([], alias="kept_file")):
+                version: int | None = Form(None), action: str = Form(""), level: str = Form(""), reason: str = Form(""),
+                url: str = Form(""), file: UploadFile | None = File(None), kept_file_: list[str] = Form([], alias="kept_file")):
     require_csrf(request, csrf_token)
     settings = config(request).settings
     entered = Entered(action, level, reason, url)
@@ -187,7 +186,7 @@ def _author(me: Me, request: Request) -> None:
 
 
 @router.get("/log")
-def log_page(request: Request, me: Me = Depends(signed_in), item: Optional[int] = None, edition: str = ""):
+def log_page(request: Request, me: Me = Depends(signed_in), item: int | None = None, edition: str = ""):
     _author(me, request)
     with session_scope(config(request).settings.database) as session:
         steps = audit_log(session, item, edition or None)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from evidence.database import session_scope
 from evidence.errors import EvidenceError
 from review.agreement import progress
-from review.web.base import config, language, render
+from review.web.base import config, render
 from review.web.pages import editions_in_review
 from review.web.session import Me, signed_in
 
@@ -49,7 +49,7 @@ def _segments(text: str, highlights: list[tuple[int, int]]) -> list[tuple[str, b
             continue
         out += [(text[at:start], False), (text[start:end], True)]
         at = end
-    return out + [(text[at:], False)]
+    return [*out, (text[at:], False)]
 
 
 @router.get("/progress")
