@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import cast
 
 import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
+from collector.sample import Version
 from evidence.errors import EvidenceError
 from evidence.output import console, emit_json, errors
 
@@ -48,7 +50,7 @@ def crawl(edition: str = typer.Option(..., help="edition whose cities are crawle
     flags = {"timeout": timeout, "max_bytes": max_bytes, "retries": retries, "backoff": backoff, "delay": delay,
              "concurrency": concurrency, "depth": depth, "max_pages": max_pages}
     defaults = crawling.SAMPLE_LIMITS if sample else {}
-    limits = crawling.CrawlLimits(**{**defaults, **{k: v for k, v in flags.items() if v is not None}})
+    limits = settings.crawl.model_copy(update={**defaults, **{k: v for k, v in flags.items() if v is not None}})
     if sample:
         with _serve_sample(sample_version, sample_port) as server:
             sources = crawling.file_sources(server.write_sources(settings.data_dir / "sample" / "sources.yaml"), cities)
@@ -67,10 +69,10 @@ def _serve_sample(version: str, port: int):
     return SampleServer(version=_version(version), port=port)
 
 
-def _version(version: str) -> str:
+def _version(version: str) -> Version:
     if version not in ("v1", "v2"):
         raise EvidenceError(f"unknown sample version {version!r}: v1 or v2")
-    return version
+    return cast(Version, version)
 
 
 def _show_summary(database: str, summary: dict, as_json: bool) -> None:

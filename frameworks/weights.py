@@ -144,7 +144,7 @@ class Weights:
 
     panel: ExpertWeights
     vector: np.ndarray           # one weight per indicator, edition order
-    method: str
+    method: Method
     example: bool                # True for the invented demo weights shipped in frameworks/weights/
 
 

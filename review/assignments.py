@@ -112,7 +112,7 @@ def item_languages(session: Session, proposals: list[Proposal],
     registry = {c.id: c for c in load_registry().cities}
     out = {}
     for p in proposals:
-        found = {language[s] for s in per_proposal[p.id] if language.get(s)}
+        found: set[str] = {lang for s in per_proposal[p.id] if (lang := language.get(s))}
         out[p.id] = found or (set(registry[p.city].languages) if p.city in registry else set())
     return out
 

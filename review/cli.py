@@ -6,6 +6,7 @@ as in the browser (routing, rounds, versions); `--as` names the reviewer acting 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -215,7 +216,7 @@ def confirmed(edition: str = typer.Option(...), as_json: bool = JsonOption) -> N
         return
     table = Table("city", "indicator", "level", "item", "decision", title=f"{edition}: {len(rows)} confirmed level(s)")
     for r in rows:
-        table.add_row(r["city"], r["indicator"], str(r["level"]), f"#{r['item']}", f"#{r['decision']}")
+        table.add_row(str(r["city"]), str(r["indicator"]), str(r["level"]), f"#{r['item']}", f"#{r['decision']}")
     console.print(table)
 
 
@@ -252,10 +253,12 @@ def reviewers_list(as_json: bool = JsonOption) -> None:
     from review.assignments import open_assignments
 
     with session_scope(_database()) as session:
-        rows = []
-        for r in session.scalars(select(Reviewer).order_by(Reviewer.name)):
-            scopes = [" ".join(x for x in (a.edition, a.city, a.indicator) if x) for a in open_assignments(session, r.id)]
-            rows.append({"id": r.id, "name": r.name, "role": r.role, "languages": r.languages, "assignments": scopes})
+        rows: list[dict[str, Any]] = []
+        for reviewer in session.scalars(select(Reviewer).order_by(Reviewer.name)):
+            scopes = [" ".join(x for x in (a.edition, a.city, a.indicator) if x)
+                      for a in open_assignments(session, reviewer.id)]
+            rows.append({"id": reviewer.id, "name": reviewer.name, "role": reviewer.role,
+                         "languages": reviewer.languages, "assignments": scopes})
     if as_json:
         emit_json(rows)
         return

@@ -26,7 +26,7 @@ def available(settings: Settings) -> bool:
 
 def translate(settings: Settings, quote: str, target: str) -> Translation | None:
     """The quote in `target` (en or zh); None when no endpoint is configured. Successes are remembered."""
-    if not available(settings):
+    if not settings.llm_base_url:  # available(settings), spelled out so that the type narrows
         return None
     key = (settings.llm_base_url, settings.llm_model, quote, target)
     if key not in _done:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib import font_manager, rc_context
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -48,7 +49,7 @@ def _style(lang: str) -> dict:
     return {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"], "svg.fonttype": "none"}
 
 
-def _figure(rows: int, width: float = 9, per_row: float = 0.35) -> tuple[Figure, object]:
+def _figure(rows: int, width: float = 9, per_row: float = 0.35) -> tuple[Figure, Axes]:
     fig = Figure(figsize=(width, per_row * rows + 1.5))
     return fig, fig.subplots()
 

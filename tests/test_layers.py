@@ -7,9 +7,11 @@ with one deliberate violation added: an upward import across the layers, and a c
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,14 @@ def test_a_cycle_inside_a_package_is_refused(tree):
     assert result.returncode == 1, result.stdout
     assert "No cycles among the modules of a package" in result.stdout
     assert "No cycles are allowed in review.web" in result.stdout and ".base -> .pages" in result.stdout
+
+
+def test_the_readme_draws_the_layers_the_contract_enforces():
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    layers = next(c["layers"] for c in contract["contracts"] if c["type"] == "layers")
+    drawn = re.search(r"each from those below it: (.+?)\. `make lint`", (ROOT / "README.md").read_text(encoding="utf-8"),
+                      re.DOTALL)
+    assert drawn, "the README's layer sentence is gone"
+    names = [re.findall(r"`(\w+)`", step) for step in " ".join(drawn.group(1).split()).split("→")]
+    assert [" | ".join(step) for step in names] == layers
+    assert set(contract["root_packages"]) == {p for step in names for p in step} == set(PACKAGES)

@@ -16,7 +16,9 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -55,7 +57,8 @@ class Classified:
     cosmetic: list[list[str]] = field(default_factory=list)
 
 
-def classify(old: str | None, new: str, before: set[str] = frozenset(), after: set[str] = frozenset()) -> Classified:
+def classify(old: str | None, new: str, before: AbstractSet[str] = frozenset(),
+             after: AbstractSet[str] = frozenset()) -> Classified:
     """Cosmetic or substantive (`old` None: a new document). `before` and `after` are the line keys of the
     city's other pages before and after the pass: an added line in `before`, or a removed one in `after`, moved."""
     old_lines, new_lines = paragraphs(old or ""), paragraphs(new)
@@ -76,7 +79,7 @@ def classify(old: str | None, new: str, before: set[str] = frozenset(), after: s
     return Classified("substantive" if added or removed else "cosmetic", added, removed, cosmetic)
 
 
-def _substantive(line: str, elsewhere: set[str]) -> bool:
+def _substantive(line: str, elsewhere: AbstractSet[str]) -> bool:
     return len(line.split()) >= MIN_WORDS and key(line) not in elsewhere
 
 
@@ -132,11 +135,11 @@ def in_evidence(settings: Settings, edition: str, city: City, indicator: Indicat
                 changed: list[ChangedText]) -> bool:
     """Is a changed paragraph among the city's hits for one of this indicator's (or its rungs') queries?"""
     from review.proposer.evidence import queries_for
-    from vectorstore.search import Filters, search
+    from vectorstore.search import Filters, Mode, search
 
     filters = Filters(city=city.id, edition=edition, history=True)  # removed text lives in superseded snapshots
     for query in queries_for(indicator, city):
-        hits = search(settings, query.text, PER_QUERY, filters, mode=query.mode)
+        hits = search(settings, query.text, PER_QUERY, filters, mode=cast(Mode, query.mode))  # a Query's mode is one
         if any(c.touched_by(hit) for hit in hits for c in changed):
             return True
     return False

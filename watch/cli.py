@@ -28,14 +28,13 @@ def watch(ctx: typer.Context,
     """One pass over the sources that are due (resuming a pass that died); refuses while another runs."""
     if ctx.invoked_subcommand:
         return
-    from collector.crawl import CrawlLimits
     from evidence.settings import load_settings
     from watch.passes import every as every_loop
     from watch.passes import interval, run_pass
 
     settings = load_settings()
     flags = {"delay": delay, "timeout": timeout, "retries": retries}
-    limits = CrawlLimits(**{k: v for k, v in flags.items() if v is not None})
+    limits = settings.crawl.model_copy(update={k: v for k, v in flags.items() if v is not None})
     progress = None if as_json else errors
     if every:
         every_loop(settings, interval(every), limits, progress, on_pass=lambda r: _show(r, as_json))

@@ -21,7 +21,7 @@ from collector.runs import CrawlSource, editions_of
 from evidence.database import session_scope
 from evidence.errors import DataError
 from evidence.record import Fetch, SourceRow, WatchPass, now
-from evidence.settings import Settings
+from evidence.settings import CrawlLimits, Settings
 from vectorstore.index import index_snapshots
 from watch.consequences import classify_pass, requeue_pass
 from watch.lock import PassLock, WatchBusy, aware
@@ -53,7 +53,7 @@ def due_sources(session, everything: bool = False, at: datetime | None = None) -
     return out
 
 
-def run_pass(settings: Settings, everything: bool = False, limits: crawling.CrawlLimits | None = None,
+def run_pass(settings: Settings, everything: bool = False, limits: CrawlLimits | None = None,
              console: Console | None = None, notify: bool = True) -> dict:
     """One watch pass (or the resumption of one that died). Raises WatchBusy when another pass runs."""
     with PassLock(settings.database) as lock:
@@ -61,7 +61,7 @@ def run_pass(settings: Settings, everything: bool = False, limits: crawling.Craw
         if pass_id is None:
             return {"pass": None, "state": "nothing-due", "flagged": [], "recovered_lock": lock.recovered}
         lock.mark(pass_id)
-        run = PassRun(settings, pass_id, limits or crawling.CrawlLimits(), console, notify)
+        run = PassRun(settings, pass_id, limits or settings.crawl, console, notify)
         for step in _remaining(settings, pass_id):
             _STEP[step](run)
             _advance(settings, pass_id, step)
@@ -104,7 +104,7 @@ class PassRun:
 
     settings: Settings
     pass_id: int
-    limits: crawling.CrawlLimits
+    limits: CrawlLimits
     console: Console | None
     notify: bool
 

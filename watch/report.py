@@ -4,13 +4,13 @@ the indicators it bears on, and the old and new proposed level; as data, Markdow
 from __future__ import annotations
 
 import difflib
-import os
 
 from jinja2 import Environment
 from sqlalchemy import select
 
 from evidence.errors import DataError
 from evidence.record import Snapshot, WatchChange, WatchPass, WatchRequeue
+from evidence.settings import load_settings
 from sources import load_registry
 
 EXCERPT_LINES = 12
@@ -18,7 +18,7 @@ EXCERPT_LINES = 12
 
 def base_url() -> str:
     """Where the web app is served: snapshot links in exports and notifications point there."""
-    return os.environ.get("EVIDENCE_WATCH_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return load_settings().watch.base_url.rstrip("/")
 
 
 def snapshot_link(snapshot_id: int | None) -> str | None:

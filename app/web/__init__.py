@@ -31,7 +31,7 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
     catalogue()  # a broken message catalogue fails here, naming the key, not on some page later
     app = FastAPI(title="evidence review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = Config(settings, weights_path)
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.data_dir), session_cookie="evidence_session",
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie="evidence_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in (pages.router, reports.router, ranking.router, watch.router):

@@ -25,7 +25,7 @@ def _run(settings: Settings, method: str | None, concurrency: int, rate: float |
     if structured not in ("json_schema", "function_calling"):
         raise EvidenceError(f"--structured must be json_schema or function_calling, not {structured!r}")
     llm = LLMConfig.from_settings(settings, timeout=timeout, attempts=attempts, rate=rate,
-                                  method=structured) if chosen == "llm" else None  # type: ignore[arg-type]
+                                  method=structured) if chosen == "llm" else None
     return ProposalRun(settings, chosen, llm, concurrency, budget, show_progress=not quiet)  # type: ignore[arg-type]
 
 

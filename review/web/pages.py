@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from evidence.database import session_scope
+from evidence.database import existing, session_scope
 from evidence.errors import DataError, DataErrors
 from evidence.record import Proposal, Reviewer
 from review.assignments import Forbidden, close_assignment, open_assignment, open_assignments
@@ -83,7 +83,7 @@ def queue_page(request: Request, me: Me = Depends(signed_in), edition: str = "",
     filters = QueueFilter(edition or None, city or None, indicator or None, evidence_language or None, status,
                           actionable=not everything)
     with session_scope(config(request).settings.database) as session:
-        reviewer = session.get(Reviewer, me.id)
+        reviewer = existing(session, Reviewer, me.id)
         items = build_queue(session, reviewer, filters, config(request).weights_path)
         editions = editions_in_review(session)
     return render(request, "queue.html", items=items, filters=filters, editions=editions,
@@ -108,7 +108,7 @@ def item_page(request: Request, me: Me, proposal_id: int, status_code: int = 200
     lang = language(request)
     settings = config(request).settings
     with session_scope(settings.database) as session:
-        reviewer = session.get(Reviewer, me.id)
+        reviewer = existing(session, Reviewer, me.id)
         view = load_item(session, proposal_id, reviewer, lang)
         following = next_item(session, reviewer, proposal_id, weights_path=config(request).weights_path)
     translations = {p.citation_id: translate(settings, p.quote, lang) for p in view.passages
@@ -136,7 +136,7 @@ def decide_item(request: Request, proposal_id: int, me: Me = Depends(signed_in),
             raise DataError("decision", "version", "missing: open the item again and decide from what it shows")
         evidence = _evidence(settings.data_dir, action, url, file, kept_file_, entered)
         with session_scope(settings.database) as session:
-            reviewer = session.get(Reviewer, me.id)
+            reviewer = existing(session, Reviewer, me.id)
             decision = decide(session, proposal_id, reviewer, action, level=_level(level, action), reason=reason,
                               version=version, evidence=evidence)
             summary = (decision.round, decision.action, decision.level)
@@ -150,7 +150,7 @@ def decide_item(request: Request, proposal_id: int, me: Me = Depends(signed_in),
     flash(request, t("decided", item=proposal_id, round=summary[0], action=t(f"action_{summary[1]}"),
                      level="" if summary[2] is None else summary[2]))
     with session_scope(settings.database) as session:
-        following = next_item(session, session.get(Reviewer, me.id), proposal_id, weights_path=config(request).weights_path)
+        following = next_item(session, existing(session, Reviewer, me.id), proposal_id, weights_path=config(request).weights_path)
     return RedirectResponse(f"/items/{following}" if following else "/queue", status_code=303)
 
 
@@ -214,7 +214,7 @@ def assign(request: Request, me: Me = Depends(signed_in), csrf_token: str = Form
         whom = session.get(Reviewer, reviewer)
         if whom is None:
             raise DataError("assignment", "reviewer", f"no reviewer #{reviewer}")
-        open_assignment(session, whom, edition, session.get(Reviewer, me.id), city.strip() or None,
+        open_assignment(session, whom, edition, existing(session, Reviewer, me.id), city.strip() or None,
                         indicator.strip() or None)
     return RedirectResponse("/assignments", status_code=303)
 
@@ -224,5 +224,5 @@ def unassign(request: Request, assignment_id: int, me: Me = Depends(signed_in), 
     require_csrf(request, csrf_token)
     _author(me, request)
     with session_scope(config(request).settings.database) as session:
-        close_assignment(session, assignment_id, session.get(Reviewer, me.id))
+        close_assignment(session, assignment_id, existing(session, Reviewer, me.id))
     return RedirectResponse("/assignments", status_code=303)
