@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from evidence.errors import EvidenceError
-from evidence.output import console, emit_json, errors
+from evidence.output import JsonOption, console, emit_json, errors
 
 app = typer.Typer(help="Evidence for smart-city rankings: frameworks, cities, crawl, index, propose, review, score.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -48,7 +48,6 @@ from watch.cli import watch_app  # noqa: E402
 
 app.add_typer(watch_app, name="watch")
 
-JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
 
 
 @frameworks_app.command("list")

@@ -5,14 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-import uvicorn
-from sqlalchemy import func, select
 
-from app.web import create_app
-from evidence.database import session_scope
 from evidence.output import console
-from evidence.record import Proposal, Reviewer
-from evidence.settings import load_settings
 
 
 def serve(host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
@@ -20,6 +14,16 @@ def serve(host: str = typer.Option("127.0.0.1", help="address to listen on (loop
               None, help="the expert panel CSV for the ranking page; default: the edition's EXAMPLE weights"),
           dry_run: bool = typer.Option(False, "--dry-run", help="check the app can start, say how to open it, and stop")) -> None:
     """Run the review web app."""
+    # imported here, not above: the web app (FastAPI, SQLAlchemy, the scoring charts) would add a second
+    # to the start of every other command
+    import uvicorn
+    from sqlalchemy import func, select
+
+    from app.web import create_app
+    from evidence.database import session_scope
+    from evidence.record import Proposal, Reviewer
+    from evidence.settings import load_settings
+
     settings = load_settings()
     app = create_app(settings, weights)
     with session_scope(settings.database) as session:

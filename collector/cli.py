@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
-from collector.sample import Version
 from evidence.errors import EvidenceError
-from evidence.output import console, emit_json, errors
+from evidence.output import JsonOption, console, emit_json, errors
 
-JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
+if TYPE_CHECKING:  # the sample's loader is imported by the commands that serve it, not at every start
+    from collector.sample import Version
+
 SAMPLE_PORT = 8800
 
 sample_app = typer.Typer(help="The bundled sample of government sites, served over loopback.", no_args_is_help=True)
@@ -57,7 +58,7 @@ def crawl(edition: str = typer.Option(..., help="edition whose cities are crawle
             summary = crawling.run(settings, edition, sources, limits, restart, None if as_json else errors)
     else:
         sources = (crawling.file_sources(sources_file, cities) if sources_file
-                   else crawling.registry_sources(edition, cities))
+                   else crawling.registry_sources(cities))
         summary = crawling.run(settings, edition, sources, limits, restart, None if as_json else errors)
     _show_summary(settings.database, summary, as_json)
 
@@ -72,7 +73,7 @@ def _serve_sample(version: str, port: int):
 def _version(version: str) -> Version:
     if version not in ("v1", "v2"):
         raise EvidenceError(f"unknown sample version {version!r}: v1 or v2")
-    return cast(Version, version)
+    return cast("Version", version)
 
 
 def _show_summary(database: str, summary: dict, as_json: bool) -> None:
@@ -142,8 +143,10 @@ def _wait(duration: float | None) -> None:
 def documents_list(city: str | None = typer.Option(None, help="only this city"), as_json: bool = JsonOption) -> None:
     """List collected documents: latest title, language, URLs and number of snapshots."""
     from collector.documents import list_documents
+    from evidence.database import configured_session
 
-    rows = _read(lambda s: list_documents(s, city))
+    with configured_session() as s:
+        rows = list_documents(s, city)
     if as_json:
         emit_json(rows)
         return
@@ -161,8 +164,10 @@ def documents_show(document: str = typer.Argument(..., help="document id or one 
                    full: bool = typer.Option(False, help="print the whole text"), as_json: bool = JsonOption) -> None:
     """Show a document: its URLs, snapshots, recent fetches and text."""
     from collector.documents import show_document
+    from evidence.database import configured_session
 
-    doc = _read(lambda s: show_document(s, document))
+    with configured_session() as s:
+        doc = show_document(s, document)
     if as_json:
         emit_json(doc)
         return
@@ -189,8 +194,10 @@ def documents_diff(url: str = typer.Argument(..., help="the URL whose versions t
                    as_json: bool = JsonOption) -> None:
     """The text diff between two snapshots of a URL (by default its last two versions)."""
     from collector.documents import diff_url
+    from evidence.database import configured_session
 
-    result = _read(lambda s: diff_url(s, url, old, new))
+    with configured_session() as s:
+        result = diff_url(s, url, old, new)
     if as_json:
         emit_json(result)
         return
@@ -205,8 +212,10 @@ def documents_fetches(city: str | None = typer.Option(None, help="only this city
                       as_json: bool = JsonOption) -> None:
     """The fetch log: every attempt with its outcome and, for failures, the reason."""
     from collector.documents import list_fetches
+    from evidence.database import configured_session
 
-    rows = _read(lambda s: list_fetches(s, city, outcome, crawl_id, limit))
+    with configured_session() as s:
+        rows = list_fetches(s, city, outcome, crawl_id, limit)
     if as_json:
         emit_json(rows)
         return
@@ -215,11 +224,3 @@ def documents_fetches(city: str | None = typer.Option(None, help="only this city
         table.add_row(str(r["at"])[:19], str(r["crawl"] or ""), r["city"], r["url"], str(r["status"] or ""),
                       r["outcome"], r["reason"] or "")
     console.print(table)
-
-
-def _read(query):
-    from evidence.database import session_scope
-    from evidence.settings import load_settings
-
-    with session_scope(load_settings().database) as session:
-        return query(session)

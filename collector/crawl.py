@@ -45,7 +45,8 @@ def crawl_source(city: str, source: Source) -> CrawlSource:
     return CrawlSource(city, source.url, domains, source.allow_private, source.kind)
 
 
-def registry_sources(edition: str, cities: list[str]) -> list[CrawlSource]:
+def registry_sources(cities: list[str]) -> list[CrawlSource]:
+    """The registry's sources of these cities (chosen for the edition by `edition_cities`)."""
     from sources import load_registry
 
     registry = load_registry()

@@ -57,10 +57,6 @@ def store_raw(data_dir: Path, body: bytes) -> str:
     return digest
 
 
-def raw_path(data_dir: Path, digest: str) -> Path:
-    return data_dir / "raw" / digest[:2] / digest
-
-
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence.errors import DataError
+from evidence.settings import load_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 Row = TypeVar("Row")
@@ -95,6 +96,13 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def configured_session() -> Iterator[Session]:
+    """`session_scope` on the database the settings name: what each command of the CLIs reads and writes in."""
+    with session_scope(load_settings().database) as session:
+        yield session
 
 
 def existing(session: Session, model: type[Row], key: Any) -> Row:

@@ -12,20 +12,13 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from evidence.output import console, emit_json
+from evidence.output import JsonOption, console, emit_json
 
 review_app = typer.Typer(help="Review proposals: the queue, one item, decisions, assignments, the audit log.",
                          no_args_is_help=True)
 reviewers_app = typer.Typer(help="Reviewer accounts (passwords are hashed with Argon2id).", no_args_is_help=True)
 
-JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
 AsOption = typer.Option(..., "--as", envvar="EVIDENCE_REVIEWER", help="the reviewer acting (name)")
-
-
-def _database() -> str:
-    from evidence.settings import load_settings
-
-    return load_settings().database
 
 
 def _reviewer(session, name: str):
@@ -52,11 +45,11 @@ def list_items(name: str = AsOption, edition: str | None = typer.Option(None), c
                everything: bool = typer.Option(False, help="also items you cannot decide now"),
                as_json: bool = JsonOption) -> None:
     """The queue of a reviewer: routed items, those that most need a human first."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.queue import QueueFilter, build_queue
 
     filters = QueueFilter(edition, city, indicator, language, status, actionable=not everything)
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         items = build_queue(session, _reviewer(session, name), filters)
     if as_json:
         emit_json([{"id": i.id, "edition": i.edition, "city": i.city, "indicator": i.indicator, "level": i.level,
@@ -76,10 +69,10 @@ def list_items(name: str = AsOption, edition: str | None = typer.Option(None), c
 @review_app.command("show")
 def show(item: int, name: str = AsOption, lang: str = typer.Option("en", help="en or zh"), as_json: bool = JsonOption) -> None:
     """One item: the ladder, the proposal, each citation in its snapshot, the history."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.item import load_item
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         view = load_item(session, item, _reviewer(session, name), lang)
         p = view.proposal
         document = {
@@ -161,10 +154,10 @@ def assign(name: str = AsOption, reviewer: str = typer.Option(..., help="the rev
            edition: str = typer.Option(...), city: str | None = typer.Option(None),
            indicator: str | None = typer.Option(None)) -> None:
     """Open an edition's items (optionally one city, one indicator) to a reviewer (authors only)."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.assignments import open_assignment
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         a = open_assignment(session, _reviewer(session, reviewer), edition, _reviewer(session, name), city, indicator)
         console.print(f"assignment #{a.id}: {edition} {city or 'every city'} {indicator or 'every indicator'} "
                       f"opened to {reviewer}")
@@ -173,10 +166,10 @@ def assign(name: str = AsOption, reviewer: str = typer.Option(..., help="the rev
 @review_app.command("unassign")
 def unassign(assignment: int, name: str = AsOption) -> None:
     """Close an assignment (authors only); decisions already made stay."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.assignments import close_assignment
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         close_assignment(session, assignment, _reviewer(session, name))
     console.print(f"assignment #{assignment} closed")
 
@@ -185,10 +178,10 @@ def unassign(assignment: int, name: str = AsOption) -> None:
 def log(item: int | None = typer.Option(None), edition: str | None = typer.Option(None),
         as_json: bool = JsonOption) -> None:
     """The audit log: every decision (who, when, what, why, evidence) and assignment."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.decisions import audit_log
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         steps = audit_log(session, item, edition)
     if as_json:
         emit_json(steps)
@@ -204,10 +197,10 @@ def log(item: int | None = typer.Option(None), edition: str | None = typer.Optio
 @review_app.command("confirmed")
 def confirmed(edition: str = typer.Option(...), as_json: bool = JsonOption) -> None:
     """The levels confirmed by the last round: what reaches scoring."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.decisions import confirmations
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         found = confirmations(session, edition)
     rows = [{"city": c, "indicator": i, "level": v.level, "item": v.proposal_id, "decision": v.decision_id}
             for (c, i), v in sorted(found.items())]
@@ -231,11 +224,11 @@ def reviewers_add(name: str, role: str = typer.Option("reviewer", help="reviewer
     """Create a reviewer account."""
     from sqlalchemy import select
 
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from evidence.record import Reviewer
     from review.auth import add_reviewer
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         r = session.scalar(select(Reviewer).where(Reviewer.name == name.strip())) if exist_ok else None
         existed = r is not None
         r = r or add_reviewer(session, name, password, role, languages.split(","), email)
@@ -248,11 +241,11 @@ def reviewers_list(as_json: bool = JsonOption) -> None:
     """Reviewer accounts and what is open to them."""
     from sqlalchemy import select
 
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from evidence.record import Reviewer
     from review.assignments import open_assignments
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         rows: list[dict[str, Any]] = []
         for reviewer in session.scalars(select(Reviewer).order_by(Reviewer.name)):
             scopes = [" ".join(x for x in (a.edition, a.city, a.indicator) if x)

@@ -35,9 +35,12 @@ def translate(settings: Settings, quote: str, target: str) -> Translation | None
         if result.error:
             return result  # not remembered: the next view tries again
         _done[key] = result
+        if len(_done) > REMEMBERED:  # bounded: the oldest translation goes first (a dict keeps insertion order)
+            del _done[next(iter(_done))]
     return _done[key]
 
 
+REMEMBERED = 4096  # translations kept per process: enough for a review session's items, not unbounded
 _done: dict[tuple, Translation] = {}
 
 

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from evidence.errors import EvidenceError
-from evidence.output import console, emit_json, errors
+from evidence.output import JsonOption, console, emit_json, errors
 
 if TYPE_CHECKING:
     from evidence.vocabulary import Edition
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Scores, ranks, tiers, clusters and rank stability of an edition; checks on published tables.")
 
-JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of tables.")
 EditionOption = typer.Option(None, "--edition", help="edition id, e.g. arab-2024")
 LevelsOption = typer.Option(None, "--levels",
                             help="CSV or Excel file city,indicator,level; default: confirmed levels in the database")

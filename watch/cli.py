@@ -8,9 +8,7 @@ import typer
 from rich.table import Table
 
 from evidence.errors import EvidenceError
-from evidence.output import console, emit_json, errors
-
-JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
+from evidence.output import JsonOption, console, emit_json, errors
 
 watch_app = typer.Typer(help="Re-crawl due sources, flag cities whose policies changed, send them back to review.",
                         invoke_without_command=True)
@@ -60,9 +58,11 @@ def _show(result: dict, as_json: bool) -> None:
 
 
 def _report_table(pass_id: int) -> None:
+    from evidence.database import configured_session
     from watch.report import city_report
 
-    rows = _read(lambda s: city_report(s, pass_id))
+    with configured_session() as s:
+        rows = city_report(s, pass_id)
     table = Table("city", "indicator", "old", "new", "proposal", "changed pages", title=f"watch pass {pass_id}")
     for city in rows:
         pages = "\n".join(c["url"] + (" (new)" if c["new_document"] else "") for c in city["changes"])
@@ -81,29 +81,25 @@ def report(pass_id: int | None = typer.Option(None, "--pass", help="the pass (de
            out: Path | None = typer.Option(None, help="write the report here (.md or .html)"),
            as_json: bool = JsonOption) -> None:
     """The change report of a pass: per flagged city, the diff excerpts, indicators and levels."""
+    from evidence.database import configured_session
     from watch.report import city_report, latest_pass, pass_summary, render
 
-    chosen = pass_id or _read(latest_pass)
+    with configured_session() as s:
+        chosen = pass_id if pass_id is not None else latest_pass(s)
     if chosen is None:
         raise EvidenceError("no watch pass recorded yet: run `evidence watch`")
     if out is not None:
         if out.suffix not in (".md", ".html"):
             raise EvidenceError(f"{out}: the report is written as .md or .html")
-        text = _read(lambda s: render(s, chosen, out.suffix[1:]))
+        with configured_session() as s:
+            text = render(s, chosen, out.suffix[1:])
         if out.suffix == ".html":
             text = f"<!doctype html><html><head><meta charset=\"utf-8\"></head><body>{text}</body></html>"
         out.write_text(text, encoding="utf-8")
         console.print(f"written {out}")
         return
     if as_json:
-        emit_json(_read(lambda s: {**pass_summary(s, chosen), "cities": city_report(s, chosen)}))
+        with configured_session() as s:
+            emit_json({**pass_summary(s, chosen), "cities": city_report(s, chosen)})
         return
     _report_table(chosen)
-
-
-def _read(query):
-    from evidence.database import session_scope
-    from evidence.settings import load_settings
-
-    with session_scope(load_settings().database) as session:
-        return query(session)

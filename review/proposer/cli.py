@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from evidence.errors import EvidenceError
-from evidence.output import console, emit_json
+from evidence.output import JsonOption, console, emit_json
 from evidence.settings import Settings, load_settings
 
 MethodOption = typer.Option(None, "--method", help="llm or offline; default: llm when EVIDENCE_LLM_BASE_URL is set")
@@ -39,7 +39,7 @@ def propose(edition: str = typer.Option(..., help="edition id, e.g. arab-2024"),
             attempts: int = typer.Option(3, help="answers asked for per question when one is invalid"),
             budget: int = typer.Option(1500, help="evidence tokens per question"),
             structured: str = typer.Option("json_schema", help="json_schema or function_calling (older endpoints)"),
-            as_json: bool = typer.Option(False, "--json", help="print one JSON document")) -> None:
+            as_json: bool = JsonOption) -> None:
     """Propose each city's level on each indicator's ladder, with verified citations; resumable."""
     from review.proposer.run import questions
 
@@ -108,7 +108,7 @@ def eval_command(gold: Path = typer.Option(..., exists=True, help="answer key CS
                  rate: float | None = typer.Option(None, help="at most this many LLM requests per second"),
                  timeout: float = typer.Option(60.0, help="seconds per LLM request"),
                  budget: int = typer.Option(1500, help="evidence tokens per question"),
-                 as_json: bool = typer.Option(False, "--json", help="print one JSON document")) -> None:
+                 as_json: bool = JsonOption) -> None:
     """Evaluate the proposer on an answer key: accuracy, weighted kappa, citation support, vs a majority baseline."""
     from review.proposer.evaluate import evaluate
 
