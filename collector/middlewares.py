@@ -25,7 +25,7 @@ class CrawlerComponent:
         return cls(crawler)
 
 
-class Refused(IgnoreRequest):
+class RefusedRequest(IgnoreRequest):
     """We decided not to fetch this URL (the reason is recorded as a `refused` fetch)."""
 
 
@@ -61,14 +61,14 @@ class SourceGuard(CrawlerComponent):
         host = urlparse_cached(request).hostname or ""
         source = request.meta.get("source")
         if source and not in_domains(host, source["allowed_domains"]):
-            raise Refused(f"{host} is outside the source's allowed domains ({', '.join(source['allowed_domains'])})")
+            raise RefusedRequest(f"{host} is outside the source's allowed domains ({', '.join(source['allowed_domains'])})")
         sources = [source] if source else self.crawler.spider.sources_of_host(host)
         if any(s["allow_private"] for s in sources):  # robots.txt: needed by any source of the host
             return None
         if host not in self.verdicts:
             self.verdicts[host] = await self._private(host)
         if self.verdicts[host]:
-            raise Refused(f"{host} {self.verdicts[host]}; the source does not allow private addresses")
+            raise RefusedRequest(f"{host} {self.verdicts[host]}; the source does not allow private addresses")
         return None
 
     async def _private(self, host: str) -> str | None:

@@ -35,8 +35,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from evidence.database import session_scope
 from evidence.errors import DataError, EvidenceError
 from evidence.record import Assignment, Attachment, Decision, Proposal, Reviewer
+from frameworks import load_framework
 from review.assignments import Forbidden, is_author, require_routed
 from review.attachments import Evidence, record
 
@@ -220,8 +222,6 @@ def _check(proposal: Proposal, reviewer: Reviewer, action: str, level: int | Non
 
 
 def _top(proposal: Proposal) -> int:
-    from frameworks import load_framework
-
     return load_framework(proposal.edition).indicator(proposal.indicator).top
 
 
@@ -248,8 +248,6 @@ def confirmations(session: Session, edition: str) -> dict[tuple[str, str], Confi
 
 def confirmed_levels(database_url: str, edition: str) -> dict[tuple[str, str], int]:
     """Per (city, indicator) of `edition`, the level confirmed by the last round (see the module doc)."""
-    from evidence.database import session_scope
-
     with session_scope(database_url) as session:
         return {key: c.level for key, c in confirmations(session, edition).items()}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evidence.settings import Settings
+from prompts import load_prompt
 
 LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese"}
 PROMPT = "translate-quote"  # prompts/translate-quote.v<N>.yaml
@@ -46,8 +47,6 @@ _done: dict[tuple, Translation] = {}
 
 def _ask(base_url: str, model: str, api_key: str, quote: str, target: str) -> Translation:
     from langchain_openai import ChatOpenAI
-
-    from prompts import load_prompt
 
     system, user = load_prompt(PROMPT).render(language=LANGUAGE_NAMES.get(target, target), quote=quote)
     llm = ChatOpenAI(base_url=base_url, model=model, api_key=api_key, temperature=0, timeout=30, max_retries=1)

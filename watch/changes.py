@@ -24,6 +24,9 @@ import numpy as np
 
 from evidence.settings import Settings
 from evidence.vocabulary import City, Indicator
+from review.proposer.evidence import queries_for
+from vectorstore.embeddings import get_embedder
+from vectorstore.search import Filters, Mode, query_vector, search
 
 DIGITS = re.compile(r"\d+(?:[.,:/\-]\d+)*")
 MIN_WORDS = 4          # a shorter line is a menu entry or a label, not a policy paragraph
@@ -111,10 +114,6 @@ class ChangedText:
 def candidates(settings: Settings, city: City, indicators: list[Indicator], lines: list[str]) -> list[Indicator]:
     """The indicators most of the changed paragraphs are about: each paragraph votes for the indicator whose
     indicator or rung query it is most similar to (if similar enough); those with at least half the top's votes."""
-    from review.proposer.evidence import queries_for
-    from vectorstore.embeddings import get_embedder
-    from vectorstore.search import query_vector
-
     if not lines:
         return []
     embedder = get_embedder(settings.embedding_model)
@@ -134,9 +133,6 @@ def candidates(settings: Settings, city: City, indicators: list[Indicator], line
 def in_evidence(settings: Settings, edition: str, city: City, indicator: Indicator,
                 changed: list[ChangedText]) -> bool:
     """Is a changed paragraph among the city's hits for one of this indicator's (or its rungs') queries?"""
-    from review.proposer.evidence import queries_for
-    from vectorstore.search import Filters, Mode, search
-
     filters = Filters(city=city.id, edition=edition, history=True)  # removed text lives in superseded snapshots
     for query in queries_for(indicator, city):
         hits = search(settings, query.text, PER_QUERY, filters, mode=cast(Mode, query.mode))  # a Query's mode is one

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from evidence.database import existing, session_scope
 from evidence.errors import DataError, DataErrors
 from evidence.record import Proposal, Reviewer
+from frameworks import edition_ids
 from review.assignments import Forbidden, close_assignment, open_assignment, open_assignments
 from review.attachments import Evidence, kept_file, store_file, url_evidence
 from review.auth import SignInFailed, authenticate
@@ -196,8 +197,6 @@ def log_page(request: Request, me: Me = Depends(signed_in), item: int | None = N
 @router.get("/assignments")
 def assignments_page(request: Request, me: Me = Depends(signed_in)):
     _author(me, request)
-    from frameworks import edition_ids
-
     with session_scope(config(request).settings.database) as session:
         reviewers = list(session.scalars(select(Reviewer).order_by(Reviewer.name)))
         names = {r.id: r.name for r in reviewers}

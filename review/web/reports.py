@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from evidence.database import session_scope
 from evidence.errors import EvidenceError
+from frameworks import edition_ids
 from review.agreement import progress
 from review.web.base import config, render
 from review.web.pages import editions_in_review
@@ -16,8 +17,6 @@ router = APIRouter()
 
 def edition_choice(session, edition: str) -> tuple[str, list[str]]:
     """The edition a report page shows (the one asked for, else the first in review) and those to choose from."""
-    from frameworks import edition_ids
-
     known = edition_ids()
     reviewed = [e for e in editions_in_review(session) if e in known]
     return (edition if edition in known else (reviewed or known)[0]), (reviewed or known)
