@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-noto-core poppler-utils
 
-.PHONY: demo test install system clean
+.PHONY: demo test lint install system clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,13 @@ system:
 	fi
 
 demo: install system
-	$(BIN)/python -m evidence.demo
+	$(BIN)/python -m app.demo
+
+# the gates `.ci/run` passes before the tests: one-way layers, lint, types (configured in pyproject.toml)
+lint: install
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: install system
 	$(BIN)/python -m pytest -q

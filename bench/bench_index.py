@@ -16,7 +16,7 @@ import argparse
 import random
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +39,7 @@ PASSAGES = [
     "получают сообщения через систему 112 и передают их вверх и вниз по вертикали.",
 ]
 CITIES = ["riyadh", "shanghai", "moscow", "london", "paris", "berlin", "tokyo", "cairo", "dubai", "sao-paulo"]
-WORDS = ("network fibre gigabit station emergency health record platform service data regulation city district "
-         "网络 光纤 基站 应急 医疗 平台 数据 条例 شبكة الجيل الخامس الطوارئ сеть станция данные").split()
+WORDS = ["network", "fibre", "gigabit", "station", "emergency", "health", "record", "platform", "service", "data", "regulation", "city", "district", "网络", "光纤", "基站", "应急", "医疗", "平台", "数据", "条例", "شبكة", "الجيل", "الخامس", "الطوارئ", "сеть", "станция", "данные"]
 
 
 def throughput(name: str, n: int) -> tuple[float, float]:
@@ -61,7 +60,7 @@ def throughput(name: str, n: int) -> tuple[float, float]:
 def build_corpus(settings: Settings, n: int, dim: int, model: str) -> np.ndarray:
     rng = random.Random(7)
     engine = open_engine(settings.database)
-    fetched = datetime(2023, 6, 1, tzinfo=timezone.utc)
+    fetched = datetime(2023, 6, 1, tzinfo=UTC)
     docs = [{"id": d + 1, "city": CITIES[d % len(CITIES)], "created_at": fetched} for d in range(n // 10)]
     snaps, chunks = [], []
     for d in docs:
@@ -79,7 +78,7 @@ def build_corpus(settings: Settings, n: int, dim: int, model: str) -> np.ndarray
     vectors = np.random.default_rng(7).standard_normal((n, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     store = ChunkStore.open(settings, model, dim)
-    snap_objs = {s["id"]: Snapshot(**{k: v for k, v in s.items()}) for s in snaps}
+    snap_objs = {s["id"]: Snapshot(**dict(s.items())) for s in snaps}
     metas = [metadata_for(snap_objs[c["snapshot_id"]], CITIES[(c["snapshot_id"] - 1) % len(CITIES)], ["g20-2023"], True)
              for c in chunks]
     t = time.perf_counter()

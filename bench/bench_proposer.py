@@ -14,8 +14,9 @@ every run and needs no endpoint).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -25,9 +26,12 @@ from evidence.database import session_scope
 from evidence.record import Document, Snapshot
 from evidence.settings import Settings
 from review.proposer.llm import LLMConfig
-from review.proposer.loopback import ChatServer, cite_first_passage
 from review.proposer.run import ProposalRun, questions
 from vectorstore.index import index_snapshots
+
+# the scripted chat server is a test fixture, not part of the shipped packages: it lives beside the tests
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from chat_server import ChatServer, cite_first_passage
 
 CORPUS = {  # city -> (language, passages): enough text for every indicator's evidence
     "moscow": ("ru", ["Сети 4G покрывают 100% территории Москвы, 5G работает в 14 пилотных зонах.",
@@ -62,7 +66,7 @@ def seed(settings: Settings) -> None:
                 s.flush()
                 s.add(Snapshot(document_id=doc.id, url=f"http://{city}.example/{n}.html", raw_sha256=f"{n:064d}",
                                text_sha256=f"{hash((city, n)) & (2**64 - 1):064x}", text=text, language=language,
-                               title=text[:30], fetched_at=datetime(2023, 6, 1, tzinfo=timezone.utc)))
+                               title=text[:30], fetched_at=datetime(2023, 6, 1, tzinfo=UTC)))
     index_snapshots(settings, show_progress=False)
 
 

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 
@@ -35,7 +36,8 @@ PLACES = Path(__file__).resolve().parent / "realdocs_places.yaml"
 
 
 class _Quiet(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".txt": "text/plain; charset=utf-8"}
+    extensions_map: ClassVar[dict[str, str]] = {**SimpleHTTPRequestHandler.extensions_map,
+                                                 ".txt": "text/plain; charset=utf-8"}
 
     def log_message(self, *args) -> None:
         pass

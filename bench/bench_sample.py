@@ -6,7 +6,8 @@ written on. The leave-one-city-out figure is the honest one for the sample: for 
 topic and hedge phrase (several words, or five or more characters of a script without spaces) found in
 that city's crawled pages and in no other sample city's pages is removed (a phrase that could only have
 been copied from that city), and the city's rows are proposed with what remains. Single words stay:
-most sample languages have one city, so any word of them is "only in" that city, fitted or not. Both runs are printed beside the always-majority baseline of the same rows.
+most sample languages have one city, so any word of them is "only in" that city, fitted or not. Both
+runs are printed beside the always-majority baseline of the same rows.
 
     .venv/bin/python bench/bench_sample.py [--json]
 """

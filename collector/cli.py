@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
 from evidence.errors import EvidenceError
-from evidence.output import console, emit_json, errors
+from evidence.output import JsonOption, console, emit_json, errors
 
-JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
+if TYPE_CHECKING:  # the sample's loader is imported by the commands that serve it, not at every start
+    from collector.sample import Version
+
 SAMPLE_PORT = 8800
 
 sample_app = typer.Typer(help="The bundled sample of government sites, served over loopback.", no_args_is_help=True)
@@ -24,21 +26,21 @@ documents_app = typer.Typer(help="Collected documents, their snapshots and the f
 
 
 def crawl(edition: str = typer.Option(..., help="edition whose cities are crawled, e.g. g20-2023"),
-          city: Optional[list[str]] = typer.Option(None, "--city", help="only this city (repeatable)"),
-          max_pages: Optional[int] = typer.Option(None, help="stop after this many pages; the next run resumes"),
+          city: list[str] | None = typer.Option(None, "--city", help="only this city (repeatable)"),
+          max_pages: int | None = typer.Option(None, help="stop after this many pages; the next run resumes"),
           sample: bool = typer.Option(False, "--sample", help="crawl the bundled sample, served for this crawl"),
           sample_version: str = typer.Option("v1", help="sample version to serve with --sample: v1 or v2"),
           sample_port: int = typer.Option(SAMPLE_PORT, help="port of the sample's loopback hosts (0: any free)"),
-          sources_file: Optional[Path] = typer.Option(None, "--sources", help="crawl the sources in this YAML "
+          sources_file: Path | None = typer.Option(None, "--sources", help="crawl the sources in this YAML "
                                                       "file instead of the registry's (e.g. a running sample's)"),
           restart: bool = typer.Option(False, help="abandon an unfinished run of this scope instead of resuming it"),
-          timeout: Optional[float] = typer.Option(None, help="seconds per request"),
-          max_bytes: Optional[int] = typer.Option(None, help="size cap per response"),
-          retries: Optional[int] = typer.Option(None, help="retries per request"),
-          backoff: Optional[float] = typer.Option(None, help="seconds before the first retry (doubles)"),
-          delay: Optional[float] = typer.Option(None, help="minimum seconds between requests to one host"),
-          concurrency: Optional[int] = typer.Option(None, help="requests in flight per host"),
-          depth: Optional[int] = typer.Option(None, help="link depth from each start page"),
+          timeout: float | None = typer.Option(None, help="seconds per request"),
+          max_bytes: int | None = typer.Option(None, help="size cap per response"),
+          retries: int | None = typer.Option(None, help="retries per request"),
+          backoff: float | None = typer.Option(None, help="seconds before the first retry (doubles)"),
+          delay: float | None = typer.Option(None, help="minimum seconds between requests to one host"),
+          concurrency: int | None = typer.Option(None, help="requests in flight per host"),
+          depth: int | None = typer.Option(None, help="link depth from each start page"),
           as_json: bool = JsonOption) -> None:
     """Crawl the sources of an edition's cities politely into dated snapshots (resumes an interrupted run)."""
     from collector import crawl as crawling
@@ -49,14 +51,14 @@ def crawl(edition: str = typer.Option(..., help="edition whose cities are crawle
     flags = {"timeout": timeout, "max_bytes": max_bytes, "retries": retries, "backoff": backoff, "delay": delay,
              "concurrency": concurrency, "depth": depth, "max_pages": max_pages}
     defaults = crawling.SAMPLE_LIMITS if sample else {}
-    limits = crawling.CrawlLimits(**{**defaults, **{k: v for k, v in flags.items() if v is not None}})
+    limits = settings.crawl.model_copy(update={**defaults, **{k: v for k, v in flags.items() if v is not None}})
     if sample:
         with _serve_sample(sample_version, sample_port) as server:
             sources = crawling.file_sources(server.write_sources(settings.data_dir / "sample" / "sources.yaml"), cities)
             summary = crawling.run(settings, edition, sources, limits, restart, None if as_json else errors)
     else:
         sources = (crawling.file_sources(sources_file, cities) if sources_file
-                   else crawling.registry_sources(edition, cities))
+                   else crawling.registry_sources(cities))
         summary = crawling.run(settings, edition, sources, limits, restart, None if as_json else errors)
     _show_summary(settings.database, summary, as_json)
 
@@ -68,10 +70,10 @@ def _serve_sample(version: str, port: int):
     return SampleServer(version=_version(version), port=port)
 
 
-def _version(version: str) -> str:
+def _version(version: str) -> Version:
     if version not in ("v1", "v2"):
         raise EvidenceError(f"unknown sample version {version!r}: v1 or v2")
-    return version
+    return cast("Version", version)
 
 
 def _show_summary(database: str, summary: dict, as_json: bool) -> None:
@@ -102,10 +104,10 @@ def _show_summary(database: str, summary: dict, as_json: bool) -> None:
 @sample_app.command("serve")
 def sample_serve(version: str = typer.Option("v1", help="v1, or v2 (the second version, for change detection)"),
                  port: int = typer.Option(SAMPLE_PORT, help="port on every site's loopback address (0: any free)"),
-                 root: Optional[Path] = typer.Option(None, help="another sample tree (with sites/<city>/site.yaml)"),
+                 root: Path | None = typer.Option(None, help="another sample tree (with sites/<city>/site.yaml)"),
                  slow_seconds: float = typer.Option(30.0, help="how long the slow pages take to answer"),
-                 sources_out: Optional[Path] = typer.Option(None, help="where to write the sample's sources file"),
-                 duration: Optional[float] = typer.Option(None, help="stop after this many seconds (default: Ctrl-C)")
+                 sources_out: Path | None = typer.Option(None, help="where to write the sample's sources file"),
+                 duration: float | None = typer.Option(None, help="stop after this many seconds (default: Ctrl-C)")
                  ) -> None:
     """Serve every sample site on its own loopback address, as the crawler will meet them."""
     from collector.sample import SAMPLE
@@ -138,11 +140,13 @@ def _wait(duration: float | None) -> None:
 
 
 @documents_app.command("list")
-def documents_list(city: Optional[str] = typer.Option(None, help="only this city"), as_json: bool = JsonOption) -> None:
+def documents_list(city: str | None = typer.Option(None, help="only this city"), as_json: bool = JsonOption) -> None:
     """List collected documents: latest title, language, URLs and number of snapshots."""
     from collector.documents import list_documents
+    from evidence.database import configured_session
 
-    rows = _read(lambda s: list_documents(s, city))
+    with configured_session() as s:
+        rows = list_documents(s, city)
     if as_json:
         emit_json(rows)
         return
@@ -160,8 +164,10 @@ def documents_show(document: str = typer.Argument(..., help="document id or one 
                    full: bool = typer.Option(False, help="print the whole text"), as_json: bool = JsonOption) -> None:
     """Show a document: its URLs, snapshots, recent fetches and text."""
     from collector.documents import show_document
+    from evidence.database import configured_session
 
-    doc = _read(lambda s: show_document(s, document))
+    with configured_session() as s:
+        doc = show_document(s, document)
     if as_json:
         emit_json(doc)
         return
@@ -183,13 +189,15 @@ def documents_show(document: str = typer.Argument(..., help="document id or one 
 
 @documents_app.command("diff")
 def documents_diff(url: str = typer.Argument(..., help="the URL whose versions to compare"),
-                   old: Optional[int] = typer.Option(None, "--from", help="older snapshot id (default: previous)"),
-                   new: Optional[int] = typer.Option(None, "--to", help="newer snapshot id (default: latest)"),
+                   old: int | None = typer.Option(None, "--from", help="older snapshot id (default: previous)"),
+                   new: int | None = typer.Option(None, "--to", help="newer snapshot id (default: latest)"),
                    as_json: bool = JsonOption) -> None:
     """The text diff between two snapshots of a URL (by default its last two versions)."""
     from collector.documents import diff_url
+    from evidence.database import configured_session
 
-    result = _read(lambda s: diff_url(s, url, old, new))
+    with configured_session() as s:
+        result = diff_url(s, url, old, new)
     if as_json:
         emit_json(result)
         return
@@ -197,15 +205,17 @@ def documents_diff(url: str = typer.Argument(..., help="the URL whose versions t
 
 
 @documents_app.command("fetches")
-def documents_fetches(city: Optional[str] = typer.Option(None, help="only this city"),
-                      outcome: Optional[list[str]] = typer.Option(None, help="only these outcomes, e.g. failed"),
-                      crawl_id: Optional[int] = typer.Option(None, "--crawl", help="only this crawl run"),
+def documents_fetches(city: str | None = typer.Option(None, help="only this city"),
+                      outcome: list[str] | None = typer.Option(None, help="only these outcomes, e.g. failed"),
+                      crawl_id: int | None = typer.Option(None, "--crawl", help="only this crawl run"),
                       limit: int = typer.Option(200, help="newest first, at most this many"),
                       as_json: bool = JsonOption) -> None:
     """The fetch log: every attempt with its outcome and, for failures, the reason."""
     from collector.documents import list_fetches
+    from evidence.database import configured_session
 
-    rows = _read(lambda s: list_fetches(s, city, outcome, crawl_id, limit))
+    with configured_session() as s:
+        rows = list_fetches(s, city, outcome, crawl_id, limit)
     if as_json:
         emit_json(rows)
         return
@@ -214,11 +224,3 @@ def documents_fetches(city: Optional[str] = typer.Option(None, help="only this c
         table.add_row(str(r["at"])[:19], str(r["crawl"] or ""), r["city"], r["url"], str(r["status"] or ""),
                       r["outcome"], r["reason"] or "")
     console.print(table)
-
-
-def _read(query):
-    from evidence.database import session_scope
-    from evidence.settings import load_settings
-
-    with session_scope(load_settings().database) as session:
-        return query(session)

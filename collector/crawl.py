@@ -14,8 +14,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -24,23 +23,8 @@ from collector.runs import CrawlSource
 from evidence.database import session_scope
 from evidence.datafile import read_yaml, validate
 from evidence.errors import DataError, EvidenceError
-from evidence.settings import Settings
+from evidence.settings import CrawlLimits, Settings
 from evidence.vocabulary import Slug, Source
-
-
-class CrawlLimits(BaseSettings):
-    """Politeness and size limits; EVIDENCE_CRAWL_* variables or the command's flags change them."""
-
-    model_config = SettingsConfigDict(env_prefix="EVIDENCE_CRAWL_", extra="ignore")
-    timeout: float = Field(30.0, description="seconds before a request is given up")
-    max_bytes: int = Field(20 * 1024 * 1024, description="size cap per response")
-    retries: int = Field(2, description="retries after a timeout, a refused connection or a 5xx")
-    backoff: float = Field(1.0, description="seconds before the first retry, doubled for each next one")
-    delay: float = Field(1.0, description="minimum seconds between two requests to one host")
-    concurrency: int = Field(2, description="requests in flight per host")
-    depth: int = Field(6, description="links followed from a source's start page")
-    max_pages: int | None = Field(None, description="stop after this many pages (the run can be resumed)")
-
 
 # loopback answers in microseconds and its slow page must not hold the demo for minutes
 SAMPLE_LIMITS = {"delay": 0.0, "timeout": 3.0, "retries": 1, "backoff": 0.5}
@@ -61,7 +45,8 @@ def crawl_source(city: str, source: Source) -> CrawlSource:
     return CrawlSource(city, source.url, domains, source.allow_private, source.kind)
 
 
-def registry_sources(edition: str, cities: list[str]) -> list[CrawlSource]:
+def registry_sources(cities: list[str]) -> list[CrawlSource]:
+    """The registry's sources of these cities (chosen for the edition by `edition_cities`)."""
     from sources import load_registry
 
     registry = load_registry()
@@ -100,11 +85,12 @@ def run(settings: Settings, edition: str, sources: list[CrawlSource], limits: Cr
         crawl_id = crawl.id
     folder = runs.job_dir(jobs, crawl_id)
     folder.mkdir(parents=True, exist_ok=True)
-    plan = {"crawl_id": crawl_id, "database": database, "data_dir": str(settings.data_dir.resolve()),
+    # the database URL (its password) stays out of the plan file: the crawl process reads it on its stdin
+    plan = {"crawl_id": crawl_id, "data_dir": str(settings.data_dir.resolve()),
             "jobdir": str(folder / "jobdir"), "log_file": str(folder / "crawl.log"),
             "sources": [s.plan() for s in sources], "limits": limits.model_dump()}
     (folder / "plan.json").write_text(json.dumps(plan, indent=1), encoding="utf-8")
-    code = _drive(folder / "plan.json", f"crawl {crawl_id}" + (" (resumed)" if resumed else ""), console)
+    code = _drive(folder / "plan.json", database, f"crawl {crawl_id}" + (" (resumed)" if resumed else ""), console)
     with session_scope(database) as session:
         result = runs.summary(session, crawl_id)
     if code != 0 and result["state"] == "running":
@@ -115,10 +101,14 @@ def run(settings: Settings, edition: str, sources: list[CrawlSource], limits: Cr
     return result
 
 
-def _drive(plan: Path, title: str, console: Console | None) -> int:
-    """Run the crawl process, turning its JSON-line events into a progress bar."""
-    child = subprocess.Popen([sys.executable, "-m", "collector.engine", str(plan)], stdout=subprocess.PIPE,
-                             text=True, encoding="utf-8", bufsize=1)
+def _drive(plan: Path, database: str, title: str, console: Console | None) -> int:
+    """Run the crawl process (handing it the database URL on stdin), turning its JSON-line events into a
+    progress bar."""
+    child = subprocess.Popen([sys.executable, "-m", "collector.engine", str(plan)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1)
+    assert child.stdin is not None and child.stdout is not None  # both are pipes
+    child.stdin.write(database + "\n")
+    child.stdin.close()
     outcomes: Counter = Counter()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())

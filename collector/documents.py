@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from evidence.database import existing
 from evidence.errors import EvidenceError
 from evidence.record import Document, Fetch, Page, Snapshot
 
@@ -34,7 +35,8 @@ def _urls_by_document(session: Session) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for doc_id, url in session.execute(select(Page.document_id, Page.url).where(Page.document_id.is_not(None))
                                        .order_by(Page.url)):
-        out.setdefault(doc_id, []).append(url)
+        if doc_id is not None:  # the query's filter: every row has one
+            out.setdefault(doc_id, []).append(url)
     return out
 
 
@@ -116,7 +118,7 @@ def url_history(session: Session, url: str) -> list[Snapshot]:
     history: list[Snapshot] = []
     for fetch in fetches:
         if not history or history[-1].id != fetch.snapshot_id:
-            history.append(session.get(Snapshot, fetch.snapshot_id))
+            history.append(existing(session, Snapshot, fetch.snapshot_id))
     return history
 
 

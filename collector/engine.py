@@ -64,6 +64,7 @@ def main(plan_file: str) -> None:
     die_with_parent()
     start_fork_server()  # loads the extractors in parallel with the Scrapy imports below
     plan = json.loads(Path(plan_file).read_text(encoding="utf-8"))
+    plan["database"] = sys.stdin.readline().strip()  # not in the plan file: the URL may carry a password
     from scrapy.crawler import CrawlerProcess
 
     from collector.spider import EvidenceSpider

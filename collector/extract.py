@@ -15,6 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import lxml.html
 import py3langid
@@ -86,7 +87,7 @@ def extract_html(body: bytes, content_type: str | None, url: str, content_langua
     except (ValueError, lxml.etree.ParserError) as e:
         raise ExtractionError(f"unreadable HTML: {e}") from None
     declared = tree.get("lang") or _meta_language(tree) or content_language
-    doc = trafilatura.bare_extraction(tree, url=url, with_metadata=True, include_tables=True, favor_recall=True,
+    doc: Any = trafilatura.bare_extraction(tree, url=url, with_metadata=True, include_tables=True, favor_recall=True,
                                       date_extraction_params=DATE_PARAMS)
     text = (doc.text if doc else None) or trafilatura.html2txt(html)
     if not text or not text.strip():
@@ -111,8 +112,9 @@ def extract_pdf(body: bytes) -> Extraction:
         if reader.is_encrypted:
             reader.decrypt("")
         pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata or {}
-        declared = reader.trailer["/Root"].get("/Lang")
+        info: dict[str, Any] = dict(reader.metadata or {})
+        root: Any = reader.trailer["/Root"]  # the catalogue dictionary, behind an indirect reference
+        declared = root.get("/Lang")
     except Exception as e:  # pypdf raises many types on broken files; every one means the same here
         raise ExtractionError(f"corrupt PDF: {type(e).__name__}: {e}") from None
     # PDF text layers map CJK glyphs to Kangxi radicals and Arabic to presentation forms: NFKC gives the
@@ -120,7 +122,7 @@ def extract_pdf(body: bytes) -> Extraction:
     text = unicodedata.normalize("NFKC", "\n\n".join(p.strip() for p in pages)).translate(RADICALS).strip()
     if not text:
         raise ExtractionError("PDF has no text layer (a scan?)")
-    meta = {"pages": len(pages)}
+    meta: dict[str, Any] = {"pages": len(pages)}
     if info.get("/CreationDate"):
         meta["pdf_created"] = str(info.get("/CreationDate"))
     return _finish(Extraction(text=text, kind="pdf", title=(info.get("/Title") or None), meta=meta),

@@ -25,7 +25,7 @@ class CrawlerComponent:
         return cls(crawler)
 
 
-class Refused(IgnoreRequest):
+class RefusedRequest(IgnoreRequest):
     """We decided not to fetch this URL (the reason is recorded as a `refused` fetch)."""
 
 
@@ -33,7 +33,7 @@ class AlreadyFetched(IgnoreRequest):
     """This run recorded the URL before it was interrupted."""
 
 
-def in_domains(host: str, domains) -> bool:
+def in_domains(host: str | None, domains) -> bool:
     """Is the host one of the domains or a subdomain of one? (hosts, not netlocs: ports do not matter)"""
     host = (host or "").lower().rstrip(".")
     return any(host == d or host.endswith("." + d) for d in (d.lower().lstrip(".") for d in domains))
@@ -61,14 +61,14 @@ class SourceGuard(CrawlerComponent):
         host = urlparse_cached(request).hostname or ""
         source = request.meta.get("source")
         if source and not in_domains(host, source["allowed_domains"]):
-            raise Refused(f"{host} is outside the source's allowed domains ({', '.join(source['allowed_domains'])})")
+            raise RefusedRequest(f"{host} is outside the source's allowed domains ({', '.join(source['allowed_domains'])})")
         sources = [source] if source else self.crawler.spider.sources_of_host(host)
         if any(s["allow_private"] for s in sources):  # robots.txt: needed by any source of the host
             return None
         if host not in self.verdicts:
             self.verdicts[host] = await self._private(host)
         if self.verdicts[host]:
-            raise Refused(f"{host} {self.verdicts[host]}; the source does not allow private addresses")
+            raise RefusedRequest(f"{host} {self.verdicts[host]}; the source does not allow private addresses")
         return None
 
     async def _private(self, host: str) -> str | None:
@@ -78,7 +78,7 @@ class SourceGuard(CrawlerComponent):
             from twisted.internet import reactor  # imported late: Scrapy installs the reactor first
 
             try:  # Scrapy's caching resolver: the address checked is the address connected to
-                address = await maybe_deferred_to_future(reactor.resolve(host))
+                address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]  # twisted types the name as bytes
             except Exception:
                 return None  # the download itself fails and records the DNS error
         kind = private_kind(address)
@@ -128,10 +128,11 @@ class BackoffRetry(RetryMiddleware):
         super().__init__(settings)
         self.backoff = settings.getfloat("RETRY_BACKOFF", 1.0)
 
-    async def process_response(self, request, response):
+    # Scrapy awaits a coroutine middleware method: the async override is how the back-off waits without blocking
+    async def process_response(self, request, response):  # type: ignore[override]
         return await self._later(super().process_response(request, response))
 
-    async def process_exception(self, request, exception):
+    async def process_exception(self, request, exception):  # type: ignore[override]
         return await self._later(super().process_exception(request, exception))
 
     async def _later(self, result):

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from evidence.database import existing
 from evidence.errors import EvidenceError
 from evidence.record import Crawl, Fetch, Page, Snapshot, SourceRow, now
 
@@ -101,7 +102,7 @@ def _alive(pid: int | None) -> bool:
 
 
 def finish(session: Session, crawl_id: int, complete: bool) -> str:
-    run = session.get(Crawl, crawl_id)
+    run = existing(session, Crawl, crawl_id)
     run.state = "finished" if complete else "paused"
     run.finished_at = now() if complete else None
     return run.state
@@ -110,7 +111,9 @@ def finish(session: Session, crawl_id: int, complete: bool) -> str:
 def fetched_in(session: Session, crawl_id: int) -> dict[str, list[str]]:
     """URLs this run already recorded, with the links each had (a resumed run follows them unfetched)."""
     urls = set(session.scalars(select(Fetch.url).where(Fetch.crawl_id == crawl_id)))
-    links = dict(session.execute(select(Page.url, Page.links).where(Page.url.in_(urls))).all()) if urls else {}
+    links: dict[str, list[str]] = {}
+    if urls:
+        links = dict(session.execute(select(Page.url, Page.links).where(Page.url.in_(urls))).tuples().all())
     return {url: links.get(url) or [] for url in urls}
 
 
@@ -124,7 +127,7 @@ def known_pages(session: Session, cities: list[str]) -> dict[str, dict]:
 
 def summary(session: Session, crawl_id: int) -> dict:
     """Outcome counts per city for one run, and the run's state."""
-    run = session.get(Crawl, crawl_id)
+    run = existing(session, Crawl, crawl_id)
     rows = session.execute(select(Fetch.city, Fetch.outcome).where(Fetch.crawl_id == crawl_id)).all()
     per_city: dict[str, Counter] = {city: Counter() for city in run.cities}
     for city, outcome in rows:
@@ -134,3 +137,13 @@ def summary(session: Session, crawl_id: int) -> dict:
     return {"crawl": run.id, "edition": run.edition, "state": run.state, "cities": run.cities,
             "started_at": run.started_at, "finished_at": run.finished_at, "new_snapshots": len(snapshots),
             "fetches": len(rows), "outcomes": {city: dict(counts) for city, counts in sorted(per_city.items())}}
+
+
+def editions_of(session: Session, cities: set[str]) -> dict[str, str]:
+    """The edition each of `cities` was last crawled for (a crawl run is recorded under one edition)."""
+    out: dict[str, str] = {}
+    for run in session.scalars(select(Crawl).order_by(Crawl.id.desc())):
+        for city in run.cities:
+            if city in cities:
+                out.setdefault(city, run.edition)
+    return out

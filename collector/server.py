@@ -22,8 +22,8 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from evidence.errors import EvidenceError
 from collector.sample import SAMPLE, SampleSite, Version, load_sites, loopback_host
+from evidence.errors import EvidenceError
 
 ROOT_RELATIVE = re.compile(r"(<loc>\s*|^Sitemap:\s*)(/[^\s<]*)", re.MULTILINE | re.IGNORECASE)
 PADDING = b"<!-- " + b"register row " * 5000 + b" -->\n"
@@ -40,7 +40,7 @@ class Hit:
 
 
 class SiteHandler(BaseHTTPRequestHandler):
-    server: "SiteHTTPServer"
+    server: SiteHTTPServer
     server_version = "SampleGov/1.0"
     protocol_version = "HTTP/1.1"  # keep-alive, as real servers do (every answer says its length or closes)
 
@@ -164,11 +164,11 @@ def _error_page(status: int) -> bytes:
 class SiteHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], sample: "SampleServer", city: str):
+    def __init__(self, address: tuple[str, int], sample: SampleServer, city: str):
         super().__init__(address, SiteHandler)
         self.sample, self.city = sample, city
         host, port = self.server_address[:2]
-        self.base_url = f"http://{host}:{port}"
+        self.base_url = f"http://{host!s}:{port}"  # an AF_INET server's host is a str
 
     def handle_error(self, request, client_address) -> None:
         """A crawler hanging up (a cancelled oversized download, a timeout) is normal here, not an error."""
@@ -207,15 +207,16 @@ class SampleServer:
     def cities(self) -> list[str]:
         return sorted(self._sites)
 
-    def start(self) -> "SampleServer":
+    def start(self) -> SampleServer:
         for index, city in enumerate(self.cities):
             try:
                 server = SiteHTTPServer((loopback_host(index), self.port), self, city)
             except OSError as e:
                 self.stop()
                 raise EvidenceError(f"cannot serve the sample's {city} site on {loopback_host(index)}:{self.port}: "
-                                    f"{e.strerror}; choose another port (--sample-port / --port), or if `evidence sample serve` is "
-                                    "running, crawl with --sources <data dir>/sample/sources.yaml") from None
+                                    f"{e.strerror}; choose another port (--sample-port / --port), or if "
+                                    "`evidence sample serve` is running, crawl with --sources "
+                                    "<data dir>/sample/sources.yaml") from None
             threading.Thread(target=server.serve_forever, args=(0.05,), name=f"sample-{city}", daemon=True).start()
             self._servers.append(server)
         return self
@@ -227,7 +228,7 @@ class SampleServer:
             server.server_close()
         self._servers.clear()
 
-    def __enter__(self) -> "SampleServer":
+    def __enter__(self) -> SampleServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from evidence.database import existing
 from evidence.record import Document, Fetch, Page, Snapshot, now
 
 if TYPE_CHECKING:  # the extractor's libraries are heavy; readers of the record need none of them
@@ -56,10 +57,6 @@ def store_raw(data_dir: Path, body: bytes) -> str:
     return digest
 
 
-def raw_path(data_dir: Path, digest: str) -> Path:
-    return data_dir / "raw" / digest[:2] / digest
-
-
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -71,7 +68,7 @@ def record(session: Session, result: FetchResult, data_dir: Path, crawl_id: int 
     outcome, reason = result.outcome, result.reason
     if result.outcome == "fetched":
         assert result.extraction is not None and result.body is not None
-        outcome, snapshot, reason = _snapshot(session, page, result, data_dir)
+        outcome, snapshot, reason = _snapshot(session, page, result, result.extraction, result.body, data_dir)
         page.etag, page.last_modified, page.links = result.etag, result.last_modified, result.links
     elif result.outcome == "not-modified":
         snapshot = session.get(Snapshot, page.snapshot_id) if page.snapshot_id else None
@@ -96,8 +93,8 @@ def _page(session: Session, result: FetchResult) -> Page:
     return page
 
 
-def _snapshot(session: Session, page: Page, result: FetchResult, data_dir: Path) -> tuple[str, Snapshot, str | None]:
-    extraction = result.extraction
+def _snapshot(session: Session, page: Page, result: FetchResult, extraction: Extraction, body: bytes,
+              data_dir: Path) -> tuple[str, Snapshot, str | None]:
     digest = text_hash(extraction.text)
     current = session.get(Snapshot, page.snapshot_id) if page.snapshot_id else None
     if current is not None and current.text_sha256 == digest:
@@ -110,10 +107,10 @@ def _snapshot(session: Session, page: Page, result: FetchResult, data_dir: Path)
         return "duplicate", twin, f"same text as {twin.url}"
     document = _document_for_new_text(session, page)
     snapshot = Snapshot(document_id=document.id, url=result.url, fetched_at=now(),
-                        raw_sha256=store_raw(data_dir, result.body), text_sha256=digest,
+                        raw_sha256=store_raw(data_dir, body), text_sha256=digest,
                         content_type=(result.content_type or "")[:100] or None, charset=extraction.charset,
                         title=extraction.title, published_on=extraction.published_on, language=extraction.language,
-                        text=extraction.text, meta=_meta(result))
+                        text=extraction.text, meta=_meta(result, extraction))
     session.add(snapshot)
     session.flush()
     return "new-snapshot", snapshot, None
@@ -126,15 +123,14 @@ def _document_for_new_text(session: Session, page: Page) -> Document:
         shared = session.scalars(select(Page.id).where(Page.document_id == page.document_id,
                                                        Page.id != page.id, Page.snapshot_id.is_not(None))).first()
         if shared is None:
-            return session.get(Document, page.document_id)
+            return existing(session, Document, page.document_id)
     document = Document(city=page.city)
     session.add(document)
     session.flush()
     return document
 
 
-def _meta(result: FetchResult) -> dict:
-    extraction = result.extraction
+def _meta(result: FetchResult, extraction: Extraction) -> dict:
     meta = {"kind": extraction.kind, "language_source": extraction.language_source, **extraction.meta}
     for key in ("etag", "last_modified"):
         if getattr(result, key):

@@ -13,8 +13,14 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import scrapy
 from scrapy import Request, signals
-from scrapy.exceptions import (CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError,
-                               DownloadTimeoutError, IgnoreRequest, ResponseDataLossError)
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
@@ -22,7 +28,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from collector import runs
 from collector.extract import ExtractionError
-from collector.middlewares import AlreadyFetched, Refused, in_domains
+from collector.middlewares import AlreadyFetched, RefusedRequest, in_domains
 from collector.pipeline import Recorder, emit
 from collector.snapshots import FetchResult
 from collector.workers import ExtractionPool
@@ -229,7 +235,7 @@ def describe_failure(failure, request: Request, maxsize: int) -> tuple[str, int 
         status = failure.value.response.status
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
         return "failed", status, f"HTTP {status} {phrase}".strip() + tries
-    if failure.check(Refused):
+    if failure.check(RefusedRequest):
         return "refused", None, str(failure.value)
     if failure.check(IgnoreRequest):
         message = str(failure.value)

@@ -7,6 +7,7 @@ turns into spurious timeouts on slow hosts). In worker processes it does not, an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -22,10 +23,8 @@ if TYPE_CHECKING:  # imported by the workers (preloaded in the fork server), not
 def die_with_parent() -> None:
     """When the parent process is killed, this one goes too (Linux): a kill of `evidence crawl` is a kill of
     the crawl, with no orphan left behind."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the parent's kill leaves this running
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def start_fork_server() -> multiprocessing.context.BaseContext:

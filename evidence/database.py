@@ -6,10 +6,11 @@ old one behave the same.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Iterator
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -18,7 +19,18 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from evidence.errors import DataError
+from evidence.settings import load_settings
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+Row = TypeVar("Row")
+
+
+class NotInRecord(DataError):
+    """A row looked up by its key that is not in the record (a stale id, or one removed underneath us)."""
+
+    def __init__(self, table: str, key: object):
+        super().__init__(table, f"#{key}", "not in the record")
 
 
 def alembic_config(url: str) -> Config:
@@ -84,3 +96,18 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def configured_session() -> Iterator[Session]:
+    """`session_scope` on the database the settings name: what each command of the CLIs reads and writes in."""
+    with session_scope(load_settings().database) as session:
+        yield session
+
+
+def existing(session: Session, model: type[Row], key: Any) -> Row:
+    """The row of `model` with this primary key; NotInRecord, naming the table and key, when there is none."""
+    row = session.get(model, key)
+    if row is None:
+        raise NotInRecord(getattr(model, "__tablename__", model.__name__), key)
+    return row

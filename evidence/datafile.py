@@ -36,6 +36,6 @@ def validate(model: type[M], data: dict, path: Path, prefix: str = "") -> M:
     except ValidationError as e:
         errors = []
         for err in e.errors():
-            where = pydantic_location((prefix,) + tuple(err["loc"]) if prefix else tuple(err["loc"]))
+            where = pydantic_location((prefix, *err["loc"]) if prefix else tuple(err["loc"]))
             errors.append(DataError(path, where or "(top level)", err["msg"]))
         raise DataErrors(errors) from None

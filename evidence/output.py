@@ -8,11 +8,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import typer
 from pydantic import BaseModel
 from rich.console import Console
 
 console = Console()
 errors = Console(stderr=True)
+# every list and show command takes --json (the README promises it); one option, one wording
+JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
 
 
 def _plain(value: Any) -> Any:

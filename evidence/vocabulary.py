@@ -6,6 +6,8 @@ framework or registry file fail whole, with the field named.
 
 from __future__ import annotations
 
+from collections import Counter
+from itertools import pairwise
 from typing import Annotated, Literal
 
 import pycountry
@@ -55,7 +57,7 @@ class Indicator(Strict):
         return rungs
 
     @model_validator(mode="after")
-    def _draft_has_provenance(self) -> "Indicator":
+    def _draft_has_provenance(self) -> Indicator:
         if self.draft and not (self.note or "").strip():
             raise ValueError("a draft ladder needs a note saying where its rungs come from")
         return self
@@ -116,14 +118,14 @@ class Edition(Strict):
     def _tiers_increase_to_100(cls, tiers: list[Tier]) -> list[Tier]:
         _require_unique([t.id for t in tiers], "tier")
         bounds = [t.upto for t in tiers]
-        if any(b <= a for a, b in zip(bounds, bounds[1:])):
+        if any(b <= a for a, b in pairwise(bounds)):
             raise ValueError(f"tier boundaries must increase, got {bounds}")
         if bounds[-1] != 100:
             raise ValueError(f"the last tier must reach 100 %, got {bounds[-1]}")
         return tiers
 
     @model_validator(mode="after")
-    def _indicators_in_known_areas(self) -> "Edition":
+    def _indicators_in_known_areas(self) -> Edition:
         known = {a.id for a in self.areas}
         for n, ind in enumerate(self.indicators):
             if ind.area not in known:
@@ -140,9 +142,8 @@ class Edition(Strict):
         return [i for i in self.indicators if i.area == area_id]
 
 
-def _require_unique(ids: list[str], what: str) -> None:
-    seen: set = set()
-    dupes = sorted({i for i in ids if i in seen or seen.add(i)}, key=str)
+def _require_unique(ids: list[str] | list[int], what: str) -> None:
+    dupes = sorted((i for i, n in Counter(ids).items() if n > 1), key=str)
     if dupes:
         raise ValueError(f"duplicate {what} id(s): {', '.join(map(str, dupes))}")
 
@@ -191,7 +192,7 @@ class City(Strict):
         return codes
 
     @model_validator(mode="after")
-    def _tables_of_own_editions(self) -> "City":
+    def _tables_of_own_editions(self) -> City:
         for edition in self.tables:
             if edition not in self.editions:
                 raise ValueError(f"tables names edition {edition!r} that the city is not in")

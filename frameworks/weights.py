@@ -136,3 +136,22 @@ def aggregate(weights: ExpertWeights, method: Method = "mean", trim: float = 0.1
                         float(m[:, j].min()), float(m[:, j].max()), float(q1[j]), float(q3[j]), len(m))
         for j, ind in enumerate(weights.indicators)
     ]
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The panel and the per-indicator weights aggregated from it."""
+
+    panel: ExpertWeights
+    vector: np.ndarray           # one weight per indicator, edition order
+    method: Method
+    example: bool                # True for the invented demo weights shipped in frameworks/weights/
+
+
+def load_weights(edition: Edition, path: Path | None = None, method: Method = "mean", trim: float = 0.1) -> Weights:
+    """The author's panel from `path`, or the edition's example weights when no file is given."""
+    source = path or example_weights_path(edition.id)
+    if path is None and not source.exists():
+        raise DataError(source, "", f"no example weights ship for edition {edition.id}; pass --weights PANEL.csv")
+    panel = read_weights(source, edition)
+    return Weights(panel, combine(panel.matrix, method, trim), method, example=path is None)

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from evidence.record import Decision, Proposal, Reviewer
 from review.decisions import STATUSES, VERDICTS, current_proposals, decisions_of, review_state
 
+Pairs = tuple[list, list]  # the levels of both sides, in step
+
 
 @dataclass(frozen=True)
 class Agreement:
@@ -76,15 +78,17 @@ def agreements(session: Session, edition: str | None = None) -> list[Agreement]:
     proposals = list(session.scalars(query))
     decided = decisions_of(session, [p.id for p in proposals])
     names = dict(session.execute(select(Reviewer.id, Reviewer.name)).all())
-    rounds, first, confirmed = ([], []), ([], []), ([], [])
-    per_reviewer: dict[str, tuple[list, list]] = {}
+    rounds: Pairs = ([], [])
+    first: Pairs = ([], [])
+    confirmed: Pairs = ([], [])
+    per_reviewer: dict[str, Pairs] = {}
     for p in proposals:
         state = review_state(p.level, decided[p.id])
         if 1 in state.levels and 2 in state.levels:
             _add(rounds, state.levels[1], state.levels[2])
         if 1 in state.levels:
             _add(first, p.level, state.levels[1])
-        if state.closed:
+        if state.confirmed is not None:  # set when the item closed
             _add(confirmed, p.level, state.confirmed)
         for d in _verdicts(decided[p.id], (1, 2)):
             _add(per_reviewer.setdefault(names.get(d.reviewer_id, "?"), ([], [])), p.level, d.level)
@@ -93,7 +97,7 @@ def agreements(session: Session, edition: str | None = None) -> list[Agreement]:
     return out + [agreement("proposer-reviewer", *pairs, reviewer=name) for name, pairs in sorted(per_reviewer.items())]
 
 
-def _add(pairs: tuple[list, list], a: int, b: int) -> None:
+def _add(pairs: Pairs, a: int, b: int | None) -> None:
     pairs[0].append(a)
     pairs[1].append(b)
 

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from evidence.errors import DataError, EvidenceError
 from evidence.record import Assignment, Chunk, Proposal, Reviewer, Snapshot, now
+from frameworks import load_framework
+from sources import load_registry
 
 
 class Forbidden(EvidenceError):
@@ -28,9 +30,6 @@ def is_author(reviewer: Reviewer) -> bool:
 def open_assignment(session: Session, reviewer: Reviewer, edition: str, by: Reviewer,
                     city: str | None = None, indicator: str | None = None) -> Assignment:
     """The author opens an edition's items (optionally one city's, one indicator's) to a reviewer."""
-    from frameworks import load_framework
-    from sources import load_registry
-
     if not is_author(by):
         raise Forbidden(f"only an author can open items to reviewers; {by.name} is a {by.role}")
     framework = load_framework(edition)
@@ -103,8 +102,6 @@ def evidence_snapshots(session: Session, proposals: list[Proposal]) -> dict[int,
 def item_languages(session: Session, proposals: list[Proposal],
                    snapshots: dict[int, set[int]] | None = None) -> dict[int, set[str]]:
     """The languages of each proposal's evidence; the city's languages when it cites nothing."""
-    from sources import load_registry
-
     per_proposal = snapshots if snapshots is not None else evidence_snapshots(session, proposals)
     wanted = set().union(*per_proposal.values()) if per_proposal else set()
     language = dict(session.execute(select(Snapshot.id, Snapshot.language).where(Snapshot.id.in_(wanted))).all()) \
@@ -112,7 +109,7 @@ def item_languages(session: Session, proposals: list[Proposal],
     registry = {c.id: c for c in load_registry().cities}
     out = {}
     for p in proposals:
-        found = {language[s] for s in per_proposal[p.id] if language.get(s)}
+        found: set[str] = {lang for s in per_proposal[p.id] if (lang := language.get(s))}
         out[p.id] = found or (set(registry[p.city].languages) if p.city in registry else set())
     return out
 

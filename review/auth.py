@@ -12,7 +12,6 @@ import hmac
 import os
 import secrets
 import tempfile
-from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from evidence.errors import DataError, EvidenceError
 from evidence.record import Reviewer
+from evidence.settings import Settings
 
 ROLES = ("reviewer", "author")
 _hasher = PasswordHasher()
@@ -85,11 +85,11 @@ def csrf_matches(expected: str | None, given: str | None) -> bool:
     return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
 
 
-def session_secret(data_dir: Path) -> str:
-    """EVIDENCE_SESSION_SECRET, else a random key kept (owner-only) in the data directory."""
-    if os.environ.get("EVIDENCE_SESSION_SECRET"):
-        return os.environ["EVIDENCE_SESSION_SECRET"]
-    path = data_dir / "session.key"
+def session_secret(settings: Settings) -> str:
+    """The session_secret setting, else a random key kept (owner-only) in the data directory."""
+    if settings.session_secret:
+        return settings.session_secret.get_secret_value()
+    path = settings.data_dir / "session.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".session.key.")  # created owner-only

@@ -1,31 +1,24 @@
-"""`evidence review list|show|decide|assign|unassign|log|confirmed`, `evidence reviewers add|list` and
-`evidence serve`: the web app's work, scriptable. The same rules apply as in the browser (routing,
-rounds, versions); `--as` names the reviewer acting (or set EVIDENCE_REVIEWER).
+"""`evidence review list|show|decide|assign|unassign|log|confirmed` and `evidence reviewers add|list`:
+the web app's work, scriptable (`evidence serve` runs the app itself: `app.serve`). The same rules apply
+as in the browser (routing, rounds, versions); `--as` names the reviewer acting (or set EVIDENCE_REVIEWER).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from evidence.output import console, emit_json
+from evidence.output import JsonOption, console, emit_json
 
 review_app = typer.Typer(help="Review proposals: the queue, one item, decisions, assignments, the audit log.",
                          no_args_is_help=True)
 reviewers_app = typer.Typer(help="Reviewer accounts (passwords are hashed with Argon2id).", no_args_is_help=True)
 
-JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
 AsOption = typer.Option(..., "--as", envvar="EVIDENCE_REVIEWER", help="the reviewer acting (name)")
-
-
-def _database() -> str:
-    from evidence.settings import load_settings
-
-    return load_settings().database
 
 
 def _reviewer(session, name: str):
@@ -46,17 +39,17 @@ def _state(state) -> dict:
 
 
 @review_app.command("list")
-def list_items(name: str = AsOption, edition: Optional[str] = typer.Option(None), city: Optional[str] = typer.Option(None),
-               indicator: Optional[str] = typer.Option(None), language: Optional[str] = typer.Option(None, help="evidence language"),
+def list_items(name: str = AsOption, edition: str | None = typer.Option(None), city: str | None = typer.Option(None),
+               indicator: str | None = typer.Option(None), language: str | None = typer.Option(None, help="evidence language"),
                status: str = typer.Option("open", help="open, all, round-1, round-2, round-3 or confirmed"),
                everything: bool = typer.Option(False, help="also items you cannot decide now"),
                as_json: bool = JsonOption) -> None:
     """The queue of a reviewer: routed items, those that most need a human first."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.queue import QueueFilter, build_queue
 
     filters = QueueFilter(edition, city, indicator, language, status, actionable=not everything)
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         items = build_queue(session, _reviewer(session, name), filters)
     if as_json:
         emit_json([{"id": i.id, "edition": i.edition, "city": i.city, "indicator": i.indicator, "level": i.level,
@@ -76,10 +69,10 @@ def list_items(name: str = AsOption, edition: Optional[str] = typer.Option(None)
 @review_app.command("show")
 def show(item: int, name: str = AsOption, lang: str = typer.Option("en", help="en or zh"), as_json: bool = JsonOption) -> None:
     """One item: the ladder, the proposal, each citation in its snapshot, the history."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.item import load_item
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         view = load_item(session, item, _reviewer(session, name), lang)
         p = view.proposal
         document = {
@@ -124,11 +117,11 @@ def _print_item(view) -> None:
 @review_app.command("decide")
 def decide_command(item: int, name: str = AsOption,
                    action: str = typer.Option(..., help="accept, change, reject or attach"),
-                   level: Optional[int] = typer.Option(None, help="the new level (change)"),
+                   level: int | None = typer.Option(None, help="the new level (change)"),
                    reason: str = typer.Option("", help="why (required to change the level)"),
                    url: list[str] = typer.Option([], help="a URL to crawl (attach; repeat the option)"),
                    file: list[Path] = typer.Option([], help="a file to attach (repeat the option)"),
-                   version: Optional[int] = typer.Option(None, help="the version you decided from; refused if the item moved on"),
+                   version: int | None = typer.Option(None, help="the version you decided from; refused if the item moved on"),
                    as_json: bool = JsonOption) -> None:
     """Record a decision on an item (the same checks as the web app)."""
     from evidence.database import session_scope
@@ -158,13 +151,13 @@ def decide_command(item: int, name: str = AsOption,
 
 @review_app.command("assign")
 def assign(name: str = AsOption, reviewer: str = typer.Option(..., help="the reviewer to open items to"),
-           edition: str = typer.Option(...), city: Optional[str] = typer.Option(None),
-           indicator: Optional[str] = typer.Option(None)) -> None:
+           edition: str = typer.Option(...), city: str | None = typer.Option(None),
+           indicator: str | None = typer.Option(None)) -> None:
     """Open an edition's items (optionally one city, one indicator) to a reviewer (authors only)."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.assignments import open_assignment
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         a = open_assignment(session, _reviewer(session, reviewer), edition, _reviewer(session, name), city, indicator)
         console.print(f"assignment #{a.id}: {edition} {city or 'every city'} {indicator or 'every indicator'} "
                       f"opened to {reviewer}")
@@ -173,22 +166,22 @@ def assign(name: str = AsOption, reviewer: str = typer.Option(..., help="the rev
 @review_app.command("unassign")
 def unassign(assignment: int, name: str = AsOption) -> None:
     """Close an assignment (authors only); decisions already made stay."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.assignments import close_assignment
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         close_assignment(session, assignment, _reviewer(session, name))
     console.print(f"assignment #{assignment} closed")
 
 
 @review_app.command("log")
-def log(item: Optional[int] = typer.Option(None), edition: Optional[str] = typer.Option(None),
+def log(item: int | None = typer.Option(None), edition: str | None = typer.Option(None),
         as_json: bool = JsonOption) -> None:
     """The audit log: every decision (who, when, what, why, evidence) and assignment."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.decisions import audit_log
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         steps = audit_log(session, item, edition)
     if as_json:
         emit_json(steps)
@@ -204,10 +197,10 @@ def log(item: Optional[int] = typer.Option(None), edition: Optional[str] = typer
 @review_app.command("confirmed")
 def confirmed(edition: str = typer.Option(...), as_json: bool = JsonOption) -> None:
     """The levels confirmed by the last round: what reaches scoring."""
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from review.decisions import confirmations
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         found = confirmations(session, edition)
     rows = [{"city": c, "indicator": i, "level": v.level, "item": v.proposal_id, "decision": v.decision_id}
             for (c, i), v in sorted(found.items())]
@@ -216,14 +209,14 @@ def confirmed(edition: str = typer.Option(...), as_json: bool = JsonOption) -> N
         return
     table = Table("city", "indicator", "level", "item", "decision", title=f"{edition}: {len(rows)} confirmed level(s)")
     for r in rows:
-        table.add_row(r["city"], r["indicator"], str(r["level"]), f"#{r['item']}", f"#{r['decision']}")
+        table.add_row(str(r["city"]), str(r["indicator"]), str(r["level"]), f"#{r['item']}", f"#{r['decision']}")
     console.print(table)
 
 
 @reviewers_app.command("add")
 def reviewers_add(name: str, role: str = typer.Option("reviewer", help="reviewer or author"),
                   languages: str = typer.Option("", help="languages read, ISO 639-1, comma-separated: ar,en"),
-                  email: Optional[str] = typer.Option(None),
+                  email: str | None = typer.Option(None),
                   password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
                                                help="asked for when not given"),
                   exist_ok: bool = typer.Option(False, "--exist-ok", help="an existing reviewer of that name is fine "
@@ -231,11 +224,11 @@ def reviewers_add(name: str, role: str = typer.Option("reviewer", help="reviewer
     """Create a reviewer account."""
     from sqlalchemy import select
 
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from evidence.record import Reviewer
     from review.auth import add_reviewer
 
-    with session_scope(_database()) as session:
+    with configured_session() as session:
         r = session.scalar(select(Reviewer).where(Reviewer.name == name.strip())) if exist_ok else None
         existed = r is not None
         r = r or add_reviewer(session, name, password, role, languages.split(","), email)
@@ -248,15 +241,17 @@ def reviewers_list(as_json: bool = JsonOption) -> None:
     """Reviewer accounts and what is open to them."""
     from sqlalchemy import select
 
-    from evidence.database import session_scope
+    from evidence.database import configured_session
     from evidence.record import Reviewer
     from review.assignments import open_assignments
 
-    with session_scope(_database()) as session:
-        rows = []
-        for r in session.scalars(select(Reviewer).order_by(Reviewer.name)):
-            scopes = [" ".join(x for x in (a.edition, a.city, a.indicator) if x) for a in open_assignments(session, r.id)]
-            rows.append({"id": r.id, "name": r.name, "role": r.role, "languages": r.languages, "assignments": scopes})
+    with configured_session() as session:
+        rows: list[dict[str, Any]] = []
+        for reviewer in session.scalars(select(Reviewer).order_by(Reviewer.name)):
+            scopes = [" ".join(x for x in (a.edition, a.city, a.indicator) if x)
+                      for a in open_assignments(session, reviewer.id)]
+            rows.append({"id": reviewer.id, "name": reviewer.name, "role": reviewer.role,
+                         "languages": reviewer.languages, "assignments": scopes})
     if as_json:
         emit_json(rows)
         return
@@ -264,30 +259,3 @@ def reviewers_list(as_json: bool = JsonOption) -> None:
     for r in rows:
         table.add_row(str(r["id"]), Text(r["name"]), r["role"], ",".join(r["languages"]), "; ".join(r["assignments"]))
     console.print(table)
-
-
-def serve(host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
-          port: int = typer.Option(8000), weights: Optional[Path] = typer.Option(
-              None, help="the expert panel CSV for the ranking page; default: the edition's EXAMPLE weights"),
-          dry_run: bool = typer.Option(False, "--dry-run", help="check the app can start, say how to open it, and stop")) -> None:
-    """Run the review web app."""
-    import uvicorn
-    from sqlalchemy import func, select
-
-    from evidence.database import session_scope
-    from evidence.record import Proposal, Reviewer
-    from evidence.settings import load_settings
-    from review.web.app import create_app
-
-    settings = load_settings()
-    app = create_app(settings, weights)
-    with session_scope(settings.database) as session:
-        items = session.scalar(select(func.count(Proposal.id)))
-        people = list(session.scalars(select(Reviewer.name).order_by(Reviewer.name)))
-    console.print(f"review app on http://{host}:{port}/ : {items} proposal(s) in the record, reviewers: "
-                  f"{', '.join(people) or 'none yet (evidence reviewers add NAME)'}")
-    if dry_run:
-        console.print(f"start it with `evidence serve --host {host} --port {port}` (in a checkout: "
-                      f"`.venv/bin/evidence serve`), then open http://{host}:{port}/ in a browser and sign in")
-        return
-    uvicorn.run(app, host=host, port=port, log_level="info")

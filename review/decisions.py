@@ -27,6 +27,7 @@ second person gets their entries back to decide again on the new state.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,8 +35,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from evidence.database import session_scope
 from evidence.errors import DataError, EvidenceError
 from evidence.record import Assignment, Attachment, Decision, Proposal, Reviewer
+from frameworks import load_framework
 from review.assignments import Forbidden, is_author, require_routed
 from review.attachments import Evidence, record
 
@@ -166,7 +169,7 @@ def routed_proposal(session: Session, proposal_id: int, reviewer: Reviewer) -> P
 # --- deciding -----------------------------------------------------------------------------------
 
 def decide(session: Session, proposal_id: int, reviewer: Reviewer, action: str, *, level: int | None = None,
-           reason: str = "", version: int | None = None, evidence: list[Evidence] = ()) -> Decision:
+           reason: str = "", version: int | None = None, evidence: Sequence[Evidence] = ()) -> Decision:
     """Record one decision, checking routing, the rounds and the version it was made from."""
     proposal = routed_proposal(session, proposal_id, reviewer)
     current = current_proposals(session, proposal.edition).get(_item_key(proposal))
@@ -219,8 +222,6 @@ def _check(proposal: Proposal, reviewer: Reviewer, action: str, level: int | Non
 
 
 def _top(proposal: Proposal) -> int:
-    from frameworks import load_framework
-
     return load_framework(proposal.edition).indicator(proposal.indicator).top
 
 
@@ -240,15 +241,13 @@ def confirmations(session: Session, edition: str) -> dict[tuple[str, str], Confi
     decided = decisions_of(session, [p.id for p in proposals])
     for p in proposals:  # in id order, so a newer closed proposal replaces an older one
         state = review_state(p.level, decided[p.id])
-        if state.closed:
+        if state.confirmed is not None and state.closing_decision is not None:  # both set when it closed
             out[(p.city, p.indicator)] = Confirmation(state.confirmed, p.id, state.closing_decision)
     return out
 
 
 def confirmed_levels(database_url: str, edition: str) -> dict[tuple[str, str], int]:
     """Per (city, indicator) of `edition`, the level confirmed by the last round (see the module doc)."""
-    from evidence.database import session_scope
-
     with session_scope(database_url) as session:
         return {key: c.level for key, c in confirmations(session, edition).items()}
 
@@ -285,7 +284,7 @@ def audit_log(session: Session, proposal_id: int | None = None, edition: str | N
     ids = [d.id for d, _ in rows]
     if ids:
         for a in session.scalars(select(Attachment).where(Attachment.decision_id.in_(ids)).order_by(Attachment.id)):
-            attached.setdefault(a.decision_id, []).append(a.url or f"file {a.filename} (sha256 {a.sha256[:12]})")
+            attached.setdefault(a.decision_id, []).append(a.url or f"file {a.filename} (sha256 {(a.sha256 or '')[:12]})")
     steps = [Step(d.created_at, names.get(d.reviewer_id, f"#{d.reviewer_id}"), d.action, p.id, p.edition, p.city,
                   p.indicator, d.round, d.level, d.reason, tuple(attached.get(d.id, ()))) for d, p in rows]
     if proposal_id is None:

@@ -140,7 +140,8 @@ def _passage(citation, chunk: Chunk | None, snapshot: Snapshot | None) -> Passag
     return Passage(
         citation_id=citation.id, chunk_id=citation.chunk_id, quote=citation.quote, verified=citation.verified,
         status=citation.status, status_reason=citation.status_reason or "",
-        section=tuple(chunk.section or ()) if chunk else (), found=span is not None, before=text[lo:start], marked=text[start:end], after=text[end:hi],
+        section=tuple(chunk.section or ()) if chunk else (), found=span is not None,
+        before=text[lo:start], marked=text[start:end], after=text[end:hi],
         cut_before=lo > 0, cut_after=hi < len(text),
         url=snapshot.url if snapshot else None, title=snapshot.title if snapshot else None,
         language=(snapshot.language if snapshot else None) or (chunk.language if chunk else None),

@@ -10,7 +10,7 @@ For an author, items waiting for the author's verdict (round 3) come first. Ties
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from evidence.errors import DataError
 from evidence.record import Proposal, Reviewer, Snapshot
+from frameworks import load_framework
+from frameworks.weights import example_weights_path, load_weights
 from review.assignments import evidence_snapshots, is_author, item_languages, open_assignments, routed
 from review.decisions import STATUSES, ReviewState, current_proposals, states
 
@@ -38,7 +40,7 @@ class QueueFilter:
         if self.status not in ("open", "all", *STATUSES):
             raise DataError("queue", "status", f"{self.status!r} is not one of open, all, {', '.join(STATUSES)}")
 
-    def keeps(self, item: "QueueItem") -> bool:
+    def keeps(self, item: QueueItem) -> bool:
         status_ok = (self.status == "all" or (self.status == "open" and not item.state.closed)
                      or item.state.status == self.status)
         return (status_ok and (not self.city or item.city == self.city)
@@ -72,12 +74,18 @@ class QueueItem:
         return self.state.status
 
 
-@cache
 def indicator_weights(edition: str, weights_path: Path | None = None) -> dict[str, float]:
-    """The edition's aggregated weight per indicator (the author's panel, else the example weights)."""
-    from frameworks import load_framework
-    from scoring.scores import load_weights
+    """The edition's aggregated weight per indicator (the author's panel, else the example weights).
 
+    Cached per file version: a weights file changed on disk is read again, not seen only after a restart.
+    """
+    source = weights_path or example_weights_path(edition)
+    stamp = source.stat().st_mtime_ns if source.exists() else None
+    return _indicator_weights(edition, weights_path, stamp)
+
+
+@lru_cache(maxsize=64)
+def _indicator_weights(edition: str, weights_path: Path | None, _stamp: int | None) -> dict[str, float]:
     framework = load_framework(edition)
     try:
         weights = load_weights(framework, weights_path)

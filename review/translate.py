@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evidence.settings import Settings
+from prompts import load_prompt
 
 LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese"}
 PROMPT = "translate-quote"  # prompts/translate-quote.v<N>.yaml
@@ -26,7 +27,7 @@ def available(settings: Settings) -> bool:
 
 def translate(settings: Settings, quote: str, target: str) -> Translation | None:
     """The quote in `target` (en or zh); None when no endpoint is configured. Successes are remembered."""
-    if not available(settings):
+    if not settings.llm_base_url:  # available(settings), spelled out so that the type narrows
         return None
     key = (settings.llm_base_url, settings.llm_model, quote, target)
     if key not in _done:
@@ -35,16 +36,17 @@ def translate(settings: Settings, quote: str, target: str) -> Translation | None
         if result.error:
             return result  # not remembered: the next view tries again
         _done[key] = result
+        if len(_done) > REMEMBERED:  # bounded: the oldest translation goes first (a dict keeps insertion order)
+            del _done[next(iter(_done))]
     return _done[key]
 
 
+REMEMBERED = 4096  # translations kept per process: enough for a review session's items, not unbounded
 _done: dict[tuple, Translation] = {}
 
 
 def _ask(base_url: str, model: str, api_key: str, quote: str, target: str) -> Translation:
     from langchain_openai import ChatOpenAI
-
-    from prompts import load_prompt
 
     system, user = load_prompt(PROMPT).render(language=LANGUAGE_NAMES.get(target, target), quote=quote)
     llm = ChatOpenAI(base_url=base_url, model=model, api_key=api_key, temperature=0, timeout=30, max_retries=1)

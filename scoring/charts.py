@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib import font_manager, rc_context
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -48,7 +49,7 @@ def _style(lang: str) -> dict:
     return {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"], "svg.fonttype": "none"}
 
 
-def _figure(rows: int, width: float = 9, per_row: float = 0.35) -> tuple[Figure, object]:
+def _figure(rows: int, width: float = 9, per_row: float = 0.35) -> tuple[Figure, Axes]:
     fig = Figure(figsize=(width, per_row * rows + 1.5))
     return fig, fig.subplots()
 
@@ -109,7 +110,7 @@ def rank_intervals(table: ScoreTable, stability: Stability, out: Path, lang: str
         ax.invert_yaxis()
         ax.set_xlabel("排名" if lang == "zh" else "Rank")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # ranks are whole numbers
-        ax.set_title((f"排名区间（{stability.resamples} 次重抽样专家组）" if lang == "zh"
-                      else f"Rank intervals over {stability.resamples} resampled panels"))
+        ax.set_title(f"排名区间（{stability.resamples} 次重抽样专家组）" if lang == "zh"
+                      else f"Rank intervals over {stability.resamples} resampled panels")
         ax.legend(loc="upper right", fontsize="small")
         return _save(fig, out, "rank-intervals")

@@ -87,7 +87,8 @@ def duplicate_cities(rows: list[PublishedRow]) -> list[Finding]:
         by_city.setdefault(row.city, []).append(row)
     return [
         Finding("duplicate-city", city, [r.line for r in listed],
-                f"{city} is listed {len(listed)} times: " + "; ".join(f"line {r.line} rank {r.rank} score {shown(r.score)}" for r in listed))
+                f"{city} is listed {len(listed)} times: "
+                + "; ".join(f"line {r.line} rank {r.rank} score {shown(r.score)}" for r in listed))
         for city, listed in by_city.items() if len(listed) > 1
     ]
 

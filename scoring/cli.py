@@ -9,33 +9,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from evidence.errors import EvidenceError
-from evidence.output import console, emit_json, errors
+from evidence.output import JsonOption, console, emit_json, errors
 
 if TYPE_CHECKING:
     from evidence.vocabulary import Edition
+    from frameworks.weights import Weights
     from scoring.levels import LevelTable
-    from scoring.scores import Weights
     from sources import Registry
 
 app = typer.Typer(help="Scores, ranks, tiers, clusters and rank stability of an edition; checks on published tables.")
 
-JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of tables.")
 EditionOption = typer.Option(None, "--edition", help="edition id, e.g. arab-2024")
-LevelsOption = typer.Option(None, "--levels", help="CSV or Excel file city,indicator,level; default: confirmed levels in the database")
-WeightsOption = typer.Option(None, "--weights", help="the expert panel CSV expert,group,indicator,weight; default: the edition's EXAMPLE weights")
+LevelsOption = typer.Option(None, "--levels",
+                            help="CSV or Excel file city,indicator,level; default: confirmed levels in the database")
+WeightsOption = typer.Option(None, "--weights", help="the expert panel CSV expert,group,indicator,weight; "
+                                                     "default: the edition's EXAMPLE weights")
 MethodOption = typer.Option("mean", "--method", help="how the panel's weights are aggregated: mean, median or trimmed")
 TrimOption = typer.Option(0.1, "--trim", help="share cut from each end for --method trimmed")
 TableOption = typer.Option(None, "--table", help="score one table of the edition, e.g. greater-china")
 CityOption = typer.Option(None, "--city", help="score only these cities (repeat the option)")
 RegistryOption = typer.Option(None, "--registry", help="a city registry folder; default: the shipped sources/cities")
 LangOption = typer.Option("en", "--lang", help="names and headings in en or zh (zh: cities in pinyin order)")
-IncompleteOption = typer.Option(False, "--allow-incomplete", help="publish even with missing levels (counted as 0), listing every gap")
+IncompleteOption = typer.Option(False, "--allow-incomplete",
+                                help="publish even with missing levels (counted as 0), listing every gap")
 
 
 class IncompleteLevels(EvidenceError):
@@ -55,8 +57,8 @@ def _prepare(edition_id: str | None, levels: Path | None, weights: Path | None, 
     """Load and check everything a scoring run needs; refuse incomplete levels unless allowed."""
     from evidence.settings import load_settings
     from frameworks import load_framework
+    from frameworks.weights import load_weights
     from scoring.levels import edition_cities, levels_from_database, read_levels
-    from scoring.scores import load_weights
     from sources import load_registry, read_registry
 
     if not edition_id:
@@ -111,14 +113,15 @@ def _notes(inputs: Inputs) -> list[str]:
 
 @app.callback(invoke_without_command=True)
 def score(ctx: typer.Context,
-          edition: Optional[str] = EditionOption, levels: Optional[Path] = LevelsOption,
-          weights: Optional[Path] = WeightsOption, method: str = MethodOption, trim: float = TrimOption,
-          table: Optional[str] = TableOption, city: Optional[list[str]] = CityOption,
-          registry: Optional[Path] = RegistryOption,
-          out: Optional[Path] = typer.Option(None, "--out", help="folder the tables and charts are written to"),
+          edition: str | None = EditionOption, levels: Path | None = LevelsOption,
+          weights: Path | None = WeightsOption, method: str = MethodOption, trim: float = TrimOption,
+          table: str | None = TableOption, city: list[str] | None = CityOption,
+          registry: Path | None = RegistryOption,
+          out: Path | None = typer.Option(None, "--out", help="folder the tables and charts are written to"),
           formats: str = typer.Option("csv,xlsx,md,html", "--format", help="comma-separated: csv, xlsx, md, html"),
           lang: str = LangOption,
-          clusters: Optional[Path] = typer.Option(None, "--clusters", help="cluster file; default scoring/clusters/<edition>.yaml if it exists"),
+          clusters: Path | None = typer.Option(
+              None, "--clusters", help="cluster file; default scoring/clusters/<edition>.yaml if it exists"),
           no_clusters: bool = typer.Option(False, "--no-clusters", help="skip the cluster comparison"),
           charts: bool = typer.Option(True, "--charts/--no-charts", help="write PNG and SVG charts"),
           top: int = typer.Option(20, "--top", help="cities in the stacked-bar chart"),
@@ -235,15 +238,16 @@ def _score_document(report, files: list[Path]) -> dict:
 
 
 @app.command("stability")
-def stability_command(edition: Optional[str] = EditionOption, levels: Optional[Path] = LevelsOption,
-                      weights: Optional[Path] = WeightsOption, method: str = MethodOption, trim: float = TrimOption,
-                      table: Optional[str] = TableOption, city: Optional[list[str]] = CityOption,
-                      registry: Optional[Path] = RegistryOption,
+def stability_command(edition: str | None = EditionOption, levels: Path | None = LevelsOption,
+                      weights: Path | None = WeightsOption, method: str = MethodOption, trim: float = TrimOption,
+                      table: str | None = TableOption, city: list[str] | None = CityOption,
+                      registry: Path | None = RegistryOption,
                       resamples: int = typer.Option(2000, "--resamples", help="bootstrap resamples of the panel"),
                       seed: int = typer.Option(0, "--seed", help="random seed"),
                       stratify: bool = typer.Option(True, "--stratify/--no-stratify",
                                                     help="resample experts within their panel groups"),
-                      out: Optional[Path] = typer.Option(None, "--out", help="also write stability.csv and the rank-interval chart here"),
+                      out: Path | None = typer.Option(
+                          None, "--out", help="also write stability.csv and the rank-interval chart here"),
                       lang: str = LangOption, allow_incomplete: bool = IncompleteOption, as_json: bool = JsonOption) -> None:
     """Resample the expert panel: each city's rank interval (5th-95th percentile) and chance to stay in its tier."""
     from scoring.exports import Report, csv_sheets, write_sheet_csv
@@ -292,7 +296,8 @@ def _print_stability(report) -> None:
 @app.command("check")
 def check_command(path: Path = typer.Argument(..., help="a published table as CSV: rank,city,total|score[,areas…]"),
                   tolerance: float = typer.Option(0.02, "--tolerance", help="allowed gap between a total and its areas' sum"),
-                  against: Optional[Path] = typer.Option(None, "--against", help="a table whose cities this one must list, e.g. the total table"),
+                  against: Path | None = typer.Option(
+                      None, "--against", help="a table whose cities this one must list, e.g. the total table"),
                   as_json: bool = JsonOption) -> None:
     """Check an imported table of published scores; exit 1 when anything is found."""
     from scoring.checks import check_table, read_published

@@ -10,8 +10,8 @@ wheels (source builds only), so it is not used.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import Callable
 
 from pyuca import Collator
 

@@ -77,9 +77,9 @@ def publish(report: Report, out: Path, formats: list[str]) -> list[Path]:
 def report_sheets(report: Report) -> list[Sheet]:
     sheets = [total_sheet(report), *area_sheets(report), tier_sheet(report)]
     if report.clusters is not None and report.clusters.clusters:
-        sheets.append(cluster_sheet(report))
+        sheets.append(cluster_sheet(report, report.clusters))
     if report.stability is not None:
-        sheets.append(stability_sheet(report))
+        sheets.append(stability_sheet(report, report.stability))
     if report.table.gaps:
         sheets.append(gap_sheet(report))
     return sheets
@@ -125,8 +125,8 @@ def tier_sheet(report: Report) -> Sheet:
     return sheet
 
 
-def cluster_sheet(report: Report) -> Sheet:
-    t, c, lang, label = report.table, report.clusters, report.lang, LABELS[report.lang]
+def cluster_sheet(report: Report, c: ClusterComparison) -> Sheet:
+    t, lang, label = report.table, report.lang, LABELS[report.lang]
     sheet = Sheet("clusters", label["clusters"],
                   [label["cluster"], label["members"], label["total"], *(a.name.get(lang) for a in t.edition.areas)])
     for k in sorted(range(len(c.clusters)), key=lambda k: -c.totals[k]):
@@ -135,8 +135,8 @@ def cluster_sheet(report: Report) -> Sheet:
     return sheet
 
 
-def stability_sheet(report: Report) -> Sheet:
-    t, s, lang, label = report.table, report.stability, report.lang, LABELS[report.lang]
+def stability_sheet(report: Report, s: Stability) -> Sheet:
+    t, lang, label = report.table, report.lang, LABELS[report.lang]
     tier_name = {tier.id: tier.name.get(lang) for tier in t.edition.tiers}
     sheet = Sheet("stability", f"{label['stability']} ({s.resamples} × {s.method})",
                   [label["rank"], label["city"], label["low"], label["high"], label["tier"], label["stay"]])
@@ -178,7 +178,8 @@ def csv_sheets(report: Report) -> list[Sheet]:
                              for i, (k, m) in enumerate(zip(c.clusters, c.members))]))
     if report.stability is not None:
         s = report.stability
-        sheets.append(Sheet("stability", "stability", ["city", "rank", f"rank_p{LOW}", f"rank_p{HIGH}", "tier", "tier_probability"],
+        header = ["city", "rank", f"rank_p{LOW}", f"rank_p{HIGH}", "tier", "tier_probability"]
+        sheets.append(Sheet("stability", "stability", header,
                             [[t.cities[n].id, int(s.rank[n]), int(s.low[n]), int(s.high[n]), int(s.tier[n]),
                               f"{s.tier_probability[n]:.4f}"] for n in by_rank(t, s.rank, report.lang)]))
     if t.gaps:

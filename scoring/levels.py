@@ -11,9 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
+from evidence.database import session_scope
 from evidence.errors import DataError, DataErrors
 from evidence.vocabulary import City, Edition
+from review.decisions import confirmations
 from scoring.csvfile import read_rows
 from sources import Registry
 
@@ -85,7 +89,7 @@ def read_levels(path: Path, edition: Edition, cities: tuple[City, ...], registry
     rows = [r for r in rows if not (r.edition and r.edition != edition.id)]
     table = build_table(rows, edition, cities, registry, str(path))
     if skipped:
-        other = sorted({r.edition for r in skipped})
+        other = sorted({r.edition for r in skipped if r.edition})
         note = f"ignored {len(skipped)} rows of other editions ({', '.join(other)})"
         return LevelTable(table.edition, table.cities, table.indicators, table.values, table.source,
                           len(skipped), [note])
@@ -182,30 +186,22 @@ def _row(cells: list[str], index: dict[str, int], where: str) -> _Row:
 
 # --- from the record --------------------------------------------------------------------------
 
-def confirmed_levels(database_url: str, edition: str) -> dict[tuple[str, str], tuple[int, int]]:
-    """Per (city, indicator): the level the review confirmed, and the decision that closed it.
-
-    "Confirmed" has one definition, the review workflow's (`review.decisions`): round 2 agreeing with
-    round 1, or the author's round 3; an item still under review confirms nothing.
-    """
-    from evidence.database import session_scope
-    from review.decisions import confirmations
-
-    with session_scope(database_url) as session:
-        return {key: (c.level, c.decision_id) for key, c in confirmations(session, edition).items()}
+def levels_from_record(session: Session, edition: Edition, cities: tuple[City, ...], registry: Registry,
+                       source: str) -> LevelTable:
+    """The levels the review confirmed (`review.decisions`: round 2 agreeing with round 1, or the author's
+    round 3) for `cities`, checked like a file: a bad level names its decision."""
+    scored = {c.id for c in cities}
+    rows = [_Row(f"decision #{c.decision_id}", city, indicator, str(c.level))
+            for (city, indicator), c in sorted(confirmations(session, edition.id).items()) if city in scored]
+    return build_table(rows, edition, cities, registry, source)
 
 
 def levels_from_database(database_url: str, edition: Edition, cities: tuple[City, ...],
                          registry: Registry) -> LevelTable:
-    """The confirmed levels of `cities`, checked like a file (a bad level names its decision)."""
-    scored = {c.id for c in cities}
-    rows = [_Row(f"decision #{decision}", city, indicator, str(level))
-            for (city, indicator), (level, decision) in sorted(confirmed_levels(database_url, edition.id).items())
-            if city in scored]
-    return build_table(rows, edition, cities, registry, f"database {_safe(database_url)}")
+    """`levels_from_record` in a session of its own (`evidence score` without --levels)."""
+    with session_scope(database_url) as session:
+        return levels_from_record(session, edition, cities, registry, f"database {_safe(database_url)}")
 
 
 def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)

@@ -7,26 +7,14 @@ cities that print the same score share a rank as in the reports.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from evidence.errors import DataError
 from evidence.vocabulary import City, Edition
-from frameworks.weights import ExpertWeights, Method, combine, example_weights_path, read_weights
+from frameworks.weights import Weights
 from scoring.levels import Gap, LevelTable
 
 DECIMALS = 2
-
-
-@dataclass(frozen=True)
-class Weights:
-    """The panel and the per-indicator weights aggregated from it."""
-
-    panel: ExpertWeights
-    vector: np.ndarray           # one weight per indicator, edition order
-    method: str
-    example: bool                # True for the invented demo weights shipped in frameworks/weights/
 
 
 @dataclass(frozen=True)
@@ -48,15 +36,6 @@ class ScoreTable:
     @property
     def complete(self) -> bool:
         return not self.gaps
-
-
-def load_weights(edition: Edition, path: Path | None = None, method: Method = "mean", trim: float = 0.1) -> Weights:
-    """The author's panel from `path`, or the edition's example weights when no file is given."""
-    source = path or example_weights_path(edition.id)
-    if path is None and not source.exists():
-        raise DataError(source, "", f"no example weights ship for edition {edition.id}; pass --weights PANEL.csv")
-    panel = read_weights(source, edition)
-    return Weights(panel, combine(panel.matrix, method, trim), method, example=path is None)
 
 
 def area_matrix(edition: Edition) -> np.ndarray:

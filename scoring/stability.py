@@ -8,8 +8,8 @@ as one array: weights (resamples × indicators) @ levels.T gives every total at 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

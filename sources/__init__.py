@@ -55,7 +55,8 @@ def read_country_file(path: Path, editions: set[str]) -> list[City]:
             continue
         for edition in city.editions:
             if edition not in editions:
-                errors.append(DataError(path, f"{label}.editions", f"unknown edition {edition!r}; known: {', '.join(sorted(editions))}"))
+                known = ", ".join(sorted(editions))
+                errors.append(DataError(path, f"{label}.editions", f"unknown edition {edition!r}; known: {known}"))
         cities.append(city)
     if errors:
         raise DataErrors(errors)

@@ -74,11 +74,11 @@ def test_sample_pdfs_give_clean_text_and_their_declared_language():
 
 
 def test_what_cannot_be_read_is_an_extraction_error_with_the_reason():
-    with pytest.raises(ExtractionError, match="^corrupt PDF"):
+    with pytest.raises(ExtractionError, match=r"^corrupt PDF"):
         extract(b"%PDF-1.7\n1 0 obj <<", "application/pdf", "x.pdf")
-    with pytest.raises(ExtractionError, match="^unsupported content type image/png$"):
+    with pytest.raises(ExtractionError, match=r"^unsupported content type image/png$"):
         extract(b"\x89PNG\r\n", "image/png", "x.png")
-    with pytest.raises(ExtractionError, match="^no text in the page$"):
+    with pytest.raises(ExtractionError, match=r"^no text in the page$"):
         extract(b"<html><body><nav></nav></body></html>", "text/html", "x.html")
 
 

@@ -71,7 +71,7 @@ def test_robots_and_sitemaps_name_the_site_s_own_host(server):
 
 def test_conditional_requests_are_answered_304(server):
     url = server.urls["tokyo"] + "/index.html"
-    status, headers, body = get(url)
+    status, headers, _ = get(url)
     assert status == 200 and headers["ETag"] and headers["Last-Modified"]
     assert get(url, {"If-None-Match": headers["ETag"]})[:3:2] == (304, b"")
     assert get(url, {"If-None-Match": '"something-else"'})[0] == 200

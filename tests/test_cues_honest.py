@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from review.proposer.cues import CUES_FILE, _UNSPACED, compile_term, fold
+from review.proposer.cues import _UNSPACED, CUES_FILE, compile_term, fold
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sources" / "sample"
@@ -232,7 +232,7 @@ def test_no_cue_phrase_is_one_sample_citys_own():
 
 def test_each_declared_rendering_is_in_its_own_ladder():
     wrong = []
-    for (where, lang, term), words in GENERAL.items():
+    for (where, _lang, term), words in GENERAL.items():
         if where == "hedges":
             if words not in HEDGE_KINDS:
                 wrong.append(f"{term!r}: {words!r} is not a hedge kind")

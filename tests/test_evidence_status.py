@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from review.proposer.status import DocumentVoice, document_year, judge, section_role, load_vocabulary
+from review.proposer.status import DocumentVoice, document_year, judge, load_vocabulary, section_role
 from vectorstore.chunking import chunk
 from vectorstore.sections import outline, sections
 

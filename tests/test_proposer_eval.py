@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from evidence.cli import app
+from app.cli import app
 from evidence.errors import DataError
 from review.proposer.evaluate import key_questions, metrics, read_key
 
@@ -55,7 +55,7 @@ def test_the_offline_proposer_beats_the_majority_baseline_on_the_sample(tmp_path
     """Three sample cities in three scripts, crawled for real from the loopback sample and indexed."""
     key = tmp_path / "key.csv"
     lines = GOLD.read_text(encoding="utf-8").splitlines(keepends=True)
-    key.write_text(lines[0] + "".join(l for l in lines[1:] if l.split(",")[1] in ("riyadh", "moscow", "tokyo")),
+    key.write_text(lines[0] + "".join(line for line in lines[1:] if line.split(",")[1] in ("riyadh", "moscow", "tokyo")),
                    encoding="utf-8")
     env = {"EVIDENCE_DATA_DIR": str(tmp_path / "data"), "EVIDENCE_DATABASE_URL": f"sqlite:///{tmp_path / 'e.db'}",
            "EVIDENCE_EMBEDDING_MODEL": "use-multilingual", "EVIDENCE_LLM_BASE_URL": ""}

@@ -7,11 +7,11 @@ case ends as issue 6 specifies: accepted, retried, backed off, timed out, flagge
 from __future__ import annotations
 
 import pytest
+from chat_server import ChatServer, Reply, passages
 
 from frameworks import load_framework
 from review.proposer.evidence import Evidence, Passage
 from review.proposer.llm import LLMConfig, LLMProposer
-from review.proposer.loopback import ChatServer, Reply, passages
 from sources import load_registry
 
 EDITION = load_framework("arab-2024")

@@ -3,12 +3,12 @@ prompt-injection page, over a real record, a real index and the real crawl of th
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from typer.testing import CliRunner
 
-from evidence.cli import app
+from app.cli import app
 from evidence.database import session_scope
 from evidence.record import Document, Snapshot
 from evidence.settings import Settings
@@ -44,7 +44,7 @@ def seed(database: str, city: str, language: str, pages: list[tuple[str, str]]) 
             s.flush()
             snap = Snapshot(document_id=doc.id, url=f"http://{city}.example/{n}.html", raw_sha256=f"{n:064d}",
                             text_sha256=f"{n:064x}", text=f"{title}\n{text}", language=language, title=title,
-                            published_on=date(2023, 1, 1), fetched_at=datetime(2023, 6, 1, tzinfo=timezone.utc))
+                            published_on=date(2023, 1, 1), fetched_at=datetime(2023, 6, 1, tzinfo=UTC))
             s.add(snap)
             s.flush()
             ids.append(snap.id)

@@ -12,16 +12,16 @@ import sys
 import time
 from pathlib import Path
 
+from chat_server import ChatServer, Reply, cite_first_passage, passages
 from sqlalchemy import func, select
+from test_proposer_offline import MOSCOW, indexed, riyadh, seed  # noqa: F401  (riyadh is a fixture)
 from typer.testing import CliRunner
 
-from evidence.cli import app
+from app.cli import app
 from evidence.database import session_scope
 from evidence.record import Citation, Proposal
 from review.proposer.llm import LLMConfig
-from review.proposer.loopback import ChatServer, Reply, cite_first_passage, passages
 from review.proposer.run import ProposalRun, questions
-from test_proposer_offline import MOSCOW, indexed, riyadh, seed  # noqa: F401  (riyadh is a fixture)
 from vectorstore.index import index_snapshots
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ def rows(settings) -> list[Proposal]:
     with session_scope(settings.database) as s:
         found = s.scalars(select(Proposal).order_by(Proposal.id)).all()
         for p in found:
-            p.citations  # load while the session is open
+            _ = p.citations  # load while the session is open
         return found
 
 
@@ -148,7 +148,7 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path):
         env = {**os.environ, "EVIDENCE_DATA_DIR": str(settings.data_dir), "EVIDENCE_DATABASE_URL": settings.database,
                "EVIDENCE_EMBEDDING_MODEL": "use-multilingual", "EVIDENCE_LLM_BASE_URL": server.base_url,
                "EVIDENCE_LLM_MODEL": "scripted-model", "OPENAI_API_KEY": "sk-test"}
-        command = [sys.executable, "-m", "evidence.cli", "propose", "--edition", "g20-2023", "--city", "moscow",
+        command = [sys.executable, "-m", "app.cli", "propose", "--edition", "g20-2023", "--city", "moscow",
                    *[a for i in indicators for a in ("--indicator", i)], "--concurrency", "1", "--json"]
         child = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120

@@ -14,11 +14,12 @@ import time
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-
-from frameworks import load_framework
-from scoring.scores import load_weights, shown
 from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, STATUS_REASON, seed
 from test_review_web import free_port
+
+from frameworks import load_framework
+from frameworks.weights import load_weights
+from scoring.scores import shown
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -32,7 +33,7 @@ def served(tmp_path):
     port = free_port()
     env = {**os.environ, "EVIDENCE_DATABASE_URL": database, "EVIDENCE_DATA_DIR": str(tmp_path / "data")}
     env.pop("EVIDENCE_LLM_BASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "evidence.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
     while True:

@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import pytest
+from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
 from typer.testing import CliRunner
 
-from evidence.cli import app
+from app.cli import app
 from review.decisions import Conflict
-from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
 
 runner = CliRunner()
 
@@ -107,7 +107,7 @@ def test_attach_from_the_command_line_stores_the_file(lite, data_dir, tmp_path):
 
 def test_the_installed_command_exits_2_with_the_conflict_and_serve_says_how_to_open_the_app(lite, sqlite_url):
     env = {**os.environ, "EVIDENCE_DATABASE_URL": sqlite_url}
-    command = [sys.executable, "-m", "evidence.cli"]
+    command = [sys.executable, "-m", "app.cli"]
     first = subprocess.run([*command, "review", "decide", str(lite.riyadh), "--as", "amal", "--action", "accept",
                             "--version", "0"], env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
-from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -84,13 +85,13 @@ def password_hash() -> str:
 
 
 def seed(database: str) -> Seeded:
-    june = datetime(2024, 6, 1, tzinfo=timezone.utc)
+    june = datetime(2024, 6, 1, tzinfo=UTC)
     with session_scope(database) as s:
         _, _, c1 = _snapshot(s, "cairo", "ar", CAIRO_5G, "http://127.0.0.1:9/cairo/5g.html", june)
         _, _, c2 = _snapshot(s, "cairo", "en", CAIRO_FIBRE, "http://127.0.0.1:9/cairo/fibre.html", june)
         doc, old, c3 = _snapshot(s, "riyadh", "ar", RIYADH_OLD, "http://127.0.0.1:9/riyadh/emergency.html", june)
         _snapshot(s, "riyadh", "ar", RIYADH_NEW, "http://127.0.0.1:9/riyadh/emergency.html",
-                  datetime(2024, 8, 1, tzinfo=timezone.utc), document=doc)
+                  datetime(2024, 8, 1, tzinfo=UTC), document=doc)
         _, _, c5 = _snapshot(s, "tunis", "fr", TUNIS_FR, "http://127.0.0.1:9/tunis/fibre.html", june)
         offline = _proposal(s, "cairo", "wireless-network", 2, "offline", 0.6, c1, CAIRO_QUOTE)
         llm = _proposal(s, "cairo", "wireless-network", 1, "llm", 0.55, c1, CAIRO_QUOTE, model="test-model")
@@ -147,9 +148,8 @@ def test_disagreement_goes_to_the_author_whose_verdict_is_final(database_url, se
         decide(s, seeded.cairo_fibre, as_(s, "amal"), "accept")
         decide(s, seeded.cairo_fibre, as_(s, "basil"), "change", level=1, reason="80 percent is not yet at scale")
     assert confirmed_levels(database_url, EDITION) == {}, "rounds 1 and 2 disagree: nothing is confirmed yet"
-    with session_scope(database_url) as s:
-        with pytest.raises(Forbidden, match="author decides"):
-            decide(s, seeded.cairo_fibre, as_(s, "amal"), "accept")
+    with session_scope(database_url) as s, pytest.raises(Forbidden, match="author decides"):
+        decide(s, seeded.cairo_fibre, as_(s, "amal"), "accept")
     with session_scope(database_url) as s:
         d = decide(s, seeded.cairo_fibre, as_(s, "lead"), "change", level=2, reason="80 percent of households is scale")
         assert d.round == 3
@@ -166,9 +166,8 @@ def test_reject_confirms_level_zero(sqlite_url, lite):
 def test_round_two_needs_a_different_reviewer_and_bad_decisions_are_refused(sqlite_url, lite):
     with session_scope(sqlite_url) as s:
         decide(s, lite.cairo_5g, as_(s, "amal"), "accept")
-    with session_scope(sqlite_url) as s:
-        with pytest.raises(Refused, match="different reviewer"):
-            decide(s, lite.cairo_5g, as_(s, "amal"), "accept")
+    with session_scope(sqlite_url) as s, pytest.raises(Refused, match="different reviewer"):
+        decide(s, lite.cairo_5g, as_(s, "amal"), "accept")
     with session_scope(sqlite_url) as s:
         with pytest.raises(DataError, match="needs a reason"):
             decide(s, lite.cairo_5g, as_(s, "basil"), "change", level=3)
@@ -183,9 +182,8 @@ def test_round_two_needs_a_different_reviewer_and_bad_decisions_are_refused(sqli
 def test_a_stale_version_is_a_conflict_and_the_first_decision_stays(database_url, seeded):
     with session_scope(database_url) as s:
         decide(s, seeded.cairo_5g, as_(s, "amal"), "accept", version=0)
-    with pytest.raises(Conflict, match="decided by someone else"):
-        with session_scope(database_url) as s:
-            decide(s, seeded.cairo_5g, as_(s, "basil"), "change", level=3, reason="x", version=0)
+    with pytest.raises(Conflict, match="decided by someone else"), session_scope(database_url) as s:
+        decide(s, seeded.cairo_5g, as_(s, "basil"), "change", level=3, reason="x", version=0)
     with session_scope(database_url) as s:
         rows = s.scalars(select(Decision)).all()
         assert [(d.reviewer_id, d.action, d.sequence) for d in rows] == [(seeded.reviewers["amal"], "accept", 1)]
@@ -336,7 +334,9 @@ def test_only_an_author_opens_items(sqlite_url, lite):
 
 def test_scoring_reads_the_levels_the_review_confirmed(sqlite_url, lite):
     """Scoring reads confirmed levels through this module: both give the same levels."""
-    from scoring.levels import confirmed_levels as scoring_levels
+    from frameworks import load_framework
+    from scoring.levels import edition_cities, levels_from_database
+    from sources import load_registry
 
     with session_scope(sqlite_url) as s:
         decide(s, lite.cairo_5g, as_(s, "amal"), "change", level=2, reason="5G everywhere")
@@ -345,4 +345,8 @@ def test_scoring_reads_the_levels_the_review_confirmed(sqlite_url, lite):
         decide(s, lite.riyadh, as_(s, "basil"), "reject")
     ours = confirmed_levels(sqlite_url, EDITION)
     assert ours == {("cairo", "wireless-network"): 2, ("riyadh", "emergency-system"): 0}
-    assert {key: level for key, (level, _) in scoring_levels(sqlite_url, EDITION).items()} == ours
+    registry, edition = load_registry(), load_framework(EDITION)
+    table = levels_from_database(sqlite_url, edition, edition_cities(registry, edition), registry)
+    scored = {(table.cities[r].id, table.indicators[c]): int(table.values[r, c])
+              for r, c in zip(*(~np.isnan(table.values)).nonzero())}
+    assert scored == ours

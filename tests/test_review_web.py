@@ -9,19 +9,20 @@ import re
 import socket
 import threading
 import time
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
 import uvicorn
 from sqlalchemy import select
+from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
 
+from app.web import create_app
 from evidence.database import session_scope
 from evidence.record import Attachment, Decision
 from evidence.settings import Settings
-from review.web.app import create_app
-from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
 
 
 def free_port() -> int:
@@ -179,7 +180,7 @@ def test_attached_file_is_stored_and_survives_a_conflict(app, database_url):
     page = amal.get(f"/items/{item}").text
     assert amal.post(f"/items/{item}/decide", data={"csrf_token": token(page), "version": version(page),
                                                      "action": "reject"}).status_code == 303
-    content = "Riyadh municipality letter: the 911 centre links every district.".encode()
+    content = b"Riyadh municipality letter: the 911 centre links every district."
     lost = basil.post(f"/items/{item}/decide", data={"csrf_token": token(seen), "version": version(seen),
                                                      "action": "attach", "url": "https://example.org/letter"},
                       files={"file": ("letter.txt", io.BytesIO(content), "text/plain")})
@@ -215,7 +216,8 @@ def test_audit_log_page_lists_every_step(app):
 
 def test_ranking_is_marked_incomplete_and_shows_confirmed_scores(app):
     from frameworks import load_framework
-    from scoring.scores import load_weights, shown
+    from frameworks.weights import load_weights
+    from scoring.scores import shown
 
     amal, basil = signed_in(app, "amal"), signed_in(app, "basil")
     assert amal.get(f"/ranking/chart.svg?edition={EDITION}").status_code == 404, "nothing confirmed, no chart"
@@ -258,12 +260,19 @@ def test_the_interface_switches_to_chinese(lite_app):
     assert "政策变化" in changes and "尚无监测记录" in changes  # no watch pass in this record yet
 
 
+def test_a_watch_pass_that_is_not_in_the_record_is_not_found(lite_app):
+    amal = signed_in(lite_app, "amal")
+    stale = amal.get("/watch?pass_id=999")  # a stale link: the page used to fail on the missing pass
+    assert stale.status_code == 404
+    assert "Not found" in stale.text and "watch pass: #999: no such pass" in stale.text
+
+
 # --- translation through a loopback OpenAI-compatible endpoint ---------------------------------------
 
 class ChatCompletions(BaseHTTPRequestHandler):
     """Speaks the OpenAI chat-completions protocol: answers with a fixed English rendering."""
 
-    seen: list[dict] = []
+    seen: ClassVar[list[dict]] = []  # one list for every request the server handles
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -322,8 +331,8 @@ def test_evidence_search_finds_and_marks_the_seeded_passage(sqlite_url, tmp_path
 
 
 def test_every_message_has_english_and_chinese_and_a_gap_is_named(tmp_path):
-    from review.web.i18n import CATALOGUE, catalogue
     from evidence.errors import DataError
+    from review.web.i18n import CATALOGUE, catalogue
 
     messages = catalogue()
     assert all(set(texts) >= {"en", "zh"} for texts in messages.values())

@@ -12,12 +12,13 @@ from openpyxl import load_workbook
 
 from evidence.errors import DataErrors
 from frameworks import load_framework
+from frameworks.weights import load_weights
 from scoring import charts
 from scoring.clusters import clusters_path, compare, read_clusters
 from scoring.exports import Report, publish
 from scoring.levels import edition_cities, read_levels
 from scoring.ranks import rank_table
-from scoring.scores import load_weights, score
+from scoring.scores import score
 from scoring.stability import rank_stability
 from sources import load_registry, read_registry
 
@@ -90,7 +91,7 @@ def test_tier_sheet_lists_each_tier_in_two_alphabetical_columns(tmp_path):
     publish(Report(table, rank_table(table), "zh"), tmp_path, ["xlsx"])
     sheet = load_workbook(tmp_path / "scores.xlsx")["tiers"]
     rows = [[c.value or "" for c in row] for row in sheet.iter_rows(min_row=3)]
-    last = [r for r in rows if r[2] == "50%-100%"][0]
+    last = next(r for r in rows if r[2] == "50%-100%")
     tier4 = rows[rows.index(last):]
     column_order = [r[0] for r in tier4] + [r[1] for r in tier4 if r[1]]
     assert column_order == ["达曼", "吉萨", "卡萨布兰卡", "拉巴特", "亚历山大"]  # pinyin: da, ji, ka, la, ya

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evidence.vocabulary import City, Names, Tier, Text
+from evidence.vocabulary import City, Names, Text, Tier
 from frameworks import load_framework
 from scoring.collation import sort_key
 from scoring.ranks import by_tier, competition_ranks, rank_table, tier_ids

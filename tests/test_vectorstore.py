@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ def seed(database: str) -> dict[str, int]:
             s.flush()
             snap = Snapshot(document_id=doc.id, url=f"http://127.0.0.1:9/{city}/{n}.html", raw_sha256=f"{n:064d}",
                             text_sha256=f"{n:064d}", text=text, language=lang, title=title, published_on=published,
-                            fetched_at=datetime(2023, 6, 1, tzinfo=timezone.utc))
+                            fetched_at=datetime(2023, 6, 1, tzinfo=UTC))
             s.add(snap)
             s.flush()
             ids[title] = doc.id
@@ -148,7 +148,7 @@ def test_indexing_is_incremental_and_superseded_snapshots_leave_default_search(s
         doc = s.query(Document).filter_by(city="shanghai").one()
         s.add(Snapshot(document_id=doc.id, url="http://127.0.0.1:9/shanghai/2.html", raw_sha256="f" * 64,
                        text_sha256="f" * 64, language="zh", title="上海市关于全光网络建设的通知",
-                       text="上海市全光网络实现规模商用，覆盖全部街镇。", fetched_at=datetime(2023, 9, 1, tzinfo=timezone.utc)))
+                       text="上海市全光网络实现规模商用，覆盖全部街镇。", fetched_at=datetime(2023, 9, 1, tzinfo=UTC)))
     report = index_snapshots(settings, show_progress=False)
     assert report.snapshots_indexed == 1
     latest = search(settings, "光网", k=10, filters=Filters(city="shanghai"))
@@ -211,8 +211,8 @@ def test_fusion_weighs_a_partial_lexical_match_down():
 
     dense = [("arabic-5g-page", 1.0), ("english-page", 1.0)]
     lexical = [("english-page", 0.1 ** 2)]  # shares one term of a ten-term query
-    assert [cid for cid, _ in fuse([dense, lexical])][0] == "arabic-5g-page"
-    assert [cid for cid, _ in fuse([dense, [("english-page", 1.0)]])][0] == "english-page"
+    assert next(cid for cid, _ in fuse([dense, lexical])) == "arabic-5g-page"
+    assert next(cid for cid, _ in fuse([dense, [("english-page", 1.0)]])) == "english-page"
 
 
 def test_lexical_coverage_counts_the_query_terms_a_chunk_contains():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evidence.cli import app
+from app.cli import app
 from evidence.settings import Settings
 from vectorstore.evaluate import evaluate_retrieval
 from vectorstore.search import Filters, search
@@ -74,7 +74,7 @@ def test_retrieval_evaluation_hybrid_is_at_least_as_good_as_either_alone(crawled
     gold = tmp_path / "gold.csv"
     lines = (ROOT / "sources" / "sample" / "gold.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     cities = {c for cs in CITIES.values() for c in cs}
-    gold.write_text(lines[0] + "".join(l for l in lines[1:] if l.split(",")[1] in cities), encoding="utf-8")
+    gold.write_text(lines[0] + "".join(line for line in lines[1:] if line.split(",")[1] in cities), encoding="utf-8")
     report = evaluate_retrieval(settings, gold, k=10)
     recall = {mode: r["recall"] for mode, r in report["modes"].items()}
     assert report["modes"]["hybrid"]["questions"] >= 25

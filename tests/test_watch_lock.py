@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from evidence.cli import app
+from app.cli import app
 from evidence.database import session_scope
 from evidence.errors import DataError
 from evidence.record import WatchLock, WatchPass, now

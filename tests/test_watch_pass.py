@@ -18,18 +18,18 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
+from test_review_web import Running, free_port, token
 from typer.testing import CliRunner
 
+from app.cli import app
 from collector.crawl import SAMPLE_LIMITS, CrawlLimits, file_sources, run
 from collector.server import SampleServer
-from evidence.cli import app
 from evidence.database import session_scope
 from evidence.record import Fetch, Proposal, Reviewer, WatchChange, now
 from evidence.settings import Settings
 from review.decisions import current_proposals, decide, states
 from review.proposer.run import ProposalRun, questions
 from review.queue import QueueFilter, build_queue
-from test_review_web import Running, free_port, token
 from vectorstore.index import index_snapshots
 from watch.passes import run_pass
 
@@ -95,7 +95,6 @@ def correct_v1_wireless_to_rung_1(settings) -> None:
 @pytest.fixture(scope="module")
 def watched(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("watch")
-    settings = Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'e.db'}", embedding_model="use-multilingual")
     mailbox, webhook = Mailbox(), Webhook()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
@@ -104,6 +103,8 @@ def watched(tmp_path_factory):
     with SampleServer(version="v1", slow_seconds=1) as server, pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
+        settings = Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'e.db'}",
+                            embedding_model="use-multilingual")  # reads the notification settings just set
         sources = file_sources(server.write_sources(tmp / "sources.yaml"), CITIES)
         run(settings, "g20-2023", sources, LIMITS)
         index_snapshots(settings, show_progress=False)
@@ -176,7 +177,7 @@ def test_a_pass_over_an_unchanged_corpus_flags_nothing(watched):
 
 def test_report_in_the_cli_markdown_and_html(watched):
     tmp, settings = watched["tmp"], watched["settings"]
-    env = {"EVIDENCE_DATA_DIR": str(settings.data_dir), "EVIDENCE_DATABASE_URL": settings.database_url}
+    env = {"EVIDENCE_DATA_DIR": str(settings.data_dir), "EVIDENCE_DATABASE_URL": settings.database}
     runner = CliRunner()
     first = str(watched["result"]["pass"])
     shown = runner.invoke(app, ["watch", "report", "--pass", first, "--json"], env=env)

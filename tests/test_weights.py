@@ -80,3 +80,17 @@ def test_a_missing_weight_names_expert_and_indicator(tmp_path):
 def test_wrong_header(tmp_path):
     found = errors_of(panel_csv(tmp_path, full_panel({"e1": [1.0] * 11}), header="who,team,what,how"))
     assert "line 2: header must be expert,group,indicator,weight" in found[0]
+
+
+def test_the_review_queue_reads_a_changed_weights_file_again(tmp_path):
+    """The queue's per-indicator weights are cached per file version, not for the life of the process."""
+    import os
+
+    from review.queue import indicator_weights
+
+    path = panel_csv(tmp_path, full_panel({"e1": [1.0] * 11, "e2": [3.0] * 11}))
+    assert indicator_weights("arab-2024", path)[IDS[0]] == pytest.approx(2.0)
+    panel_csv(tmp_path, full_panel({"e1": [5.0] * 11, "e2": [7.0] * 11}))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a clock that did not tick
+    assert indicator_weights("arab-2024", path)[IDS[0]] == pytest.approx(6.0)

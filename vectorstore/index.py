@@ -82,7 +82,7 @@ def index_snapshots(settings: Settings, model: str | None = None, show_progress:
         all_ids = list(session.scalars(select(Snapshot.id)))
         todo_ids = sorted(set(all_ids) - store.indexed_snapshots(all_ids))
         todo = session.scalars(select(Snapshot).where(Snapshot.id.in_(todo_ids))).all() if todo_ids else []
-        city_of = {doc: city for doc, city in session.execute(select(Document.id, Document.city))}
+        city_of = dict(session.execute(select(Document.id, Document.city)).all())
         passages = []  # (snapshot, chunk_id, text, metadata)
         for snap in todo:
             city = city_of[snap.document_id]

@@ -92,7 +92,7 @@ class LexicalIndex:
     retriever: bm25s.BM25 | None
 
     @classmethod
-    def build(cls, chunk_ids: list[str], chunk_tokens: list[list[str]]) -> "LexicalIndex":
+    def build(cls, chunk_ids: list[str], chunk_tokens: list[list[str]]) -> LexicalIndex:
         if not chunk_ids:
             return cls([], None)
         retriever = bm25s.BM25()
@@ -106,7 +106,7 @@ class LexicalIndex:
             self.retriever.save(str(directory / "bm25"))
 
     @classmethod
-    def load(cls, directory: Path) -> "LexicalIndex":
+    def load(cls, directory: Path) -> LexicalIndex:
         ids_file = directory / "chunk_ids.json"
         if not ids_file.exists():
             return cls([], None)

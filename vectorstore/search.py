@@ -56,7 +56,7 @@ class Filters:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def mask(self, fields: "ChunkFields") -> np.ndarray:
+    def mask(self, fields: ChunkFields) -> np.ndarray:
         """The chunks the lexical half may return, computed column-wise over every chunk at once."""
         allowed = np.ones(len(fields.city), dtype=bool) if self.history else fields.latest.copy()
         if self.city:
@@ -86,7 +86,7 @@ class ChunkFields:
     editions: list[list[str]]
 
     @classmethod
-    def from_rows(cls, rows: list[dict]) -> "ChunkFields":
+    def from_rows(cls, rows: list[dict]) -> ChunkFields:
         return cls(np.array([r["city"] for r in rows], dtype=object),
                    np.array([r.get("document", -1) for r in rows], dtype=np.int64),
                    np.array([r["language"] for r in rows], dtype=object),

@@ -7,8 +7,8 @@ offsets stay usable for highlighting a citation in its page.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 from icu4py.breakers import SentenceBreaker, WordBreaker
 from icu4py.locale import Locale

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import chromadb
@@ -43,12 +44,12 @@ def collection_name(model: str) -> str:
 
 @dataclass
 class ChunkStore:
-    collection: "chromadb.Collection"  # chunks of every document's latest snapshot
-    history: "chromadb.Collection"     # chunks of superseded snapshots
+    collection: chromadb.Collection  # chunks of every document's latest snapshot
+    history: chromadb.Collection     # chunks of superseded snapshots
     model: str
 
     @classmethod
-    def open(cls, settings: Settings, model: str, dim: int) -> "ChunkStore":
+    def open(cls, settings: Settings, model: str, dim: int) -> ChunkStore:
         client = client_for(settings)
         collections = []
         for name in (collection_name(model), collection_name(model) + "-history"):
@@ -65,25 +66,26 @@ class ChunkStore:
             raise EvidenceError(f"refusing to add {model} vectors to the {self.model} collection")
         for i in range(0, len(ids), BATCH):
             self.collection.upsert(ids=ids[i:i + BATCH], embeddings=vectors[i:i + BATCH].tolist(),
-                                   documents=texts[i:i + BATCH], metadatas=metadatas[i:i + BATCH])
+                                   documents=texts[i:i + BATCH], metadatas=cast(Any, metadatas[i:i + BATCH]))
 
     def indexed_snapshots(self, snapshot_ids: list[int]) -> set[int]:
         found: set[int] = set()
         for collection in (self.collection, self.history):
             for i in range(0, len(snapshot_ids), 500):
-                got = collection.get(where={"snapshot_id": {"$in": snapshot_ids[i:i + 500]}}, include=["metadatas"])
+                where: Any = {"snapshot_id": {"$in": snapshot_ids[i:i + 500]}}  # Chroma's Where type is narrower
+                got: Any = collection.get(where=where, include=["metadatas"])  # the include= fills "metadatas"
                 found.update(m["snapshot_id"] for m in got["metadatas"])
         return found
 
     def supersede(self, document_id: int, latest_snapshot: int) -> None:
         """Older snapshots of a document stay retrievable for history but leave the default search."""
-        got = self.collection.get(where={"document_id": document_id},
+        got: Any = self.collection.get(where={"document_id": document_id},  # include= fills these fields
                                   include=["metadatas", "embeddings", "documents"])
         stale = [n for n, m in enumerate(got["metadatas"]) if m["snapshot_id"] != latest_snapshot]
         if not stale:
             return
         ids = [got["ids"][n] for n in stale]
-        self.history.upsert(ids=ids, embeddings=[got["embeddings"][n] for n in stale],
+        self.history.upsert(ids=ids, embeddings=cast(Any, [got["embeddings"][n] for n in stale]),
                             documents=[got["documents"][n] for n in stale],
                             metadatas=[{**got["metadatas"][n], "latest": False} for n in stale])
         self.collection.delete(ids=ids)
@@ -93,7 +95,7 @@ class ChunkStore:
         for collection in (self.collection, self.history) if history else (self.collection,):
             count = collection.count()
             if count:
-                got = collection.query(query_embeddings=[vector.tolist()], n_results=min(k, count), where=where,
+                got: Any = collection.query(query_embeddings=[vector.tolist()], n_results=min(k, count), where=where,
                                        include=["distances"])
                 found += [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
         return sorted(found, key=lambda hit: -hit[1])[:k]

@@ -16,12 +16,17 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
 from evidence.settings import Settings
 from evidence.vocabulary import City, Indicator
+from review.proposer.evidence import queries_for
+from vectorstore.embeddings import get_embedder
+from vectorstore.search import Filters, Mode, query_vector, search
 
 DIGITS = re.compile(r"\d+(?:[.,:/\-]\d+)*")
 MIN_WORDS = 4          # a shorter line is a menu entry or a label, not a policy paragraph
@@ -55,7 +60,8 @@ class Classified:
     cosmetic: list[list[str]] = field(default_factory=list)
 
 
-def classify(old: str | None, new: str, before: set[str] = frozenset(), after: set[str] = frozenset()) -> Classified:
+def classify(old: str | None, new: str, before: AbstractSet[str] = frozenset(),
+             after: AbstractSet[str] = frozenset()) -> Classified:
     """Cosmetic or substantive (`old` None: a new document). `before` and `after` are the line keys of the
     city's other pages before and after the pass: an added line in `before`, or a removed one in `after`, moved."""
     old_lines, new_lines = paragraphs(old or ""), paragraphs(new)
@@ -76,7 +82,7 @@ def classify(old: str | None, new: str, before: set[str] = frozenset(), after: s
     return Classified("substantive" if added or removed else "cosmetic", added, removed, cosmetic)
 
 
-def _substantive(line: str, elsewhere: set[str]) -> bool:
+def _substantive(line: str, elsewhere: AbstractSet[str]) -> bool:
     return len(line.split()) >= MIN_WORDS and key(line) not in elsewhere
 
 
@@ -108,10 +114,6 @@ class ChangedText:
 def candidates(settings: Settings, city: City, indicators: list[Indicator], lines: list[str]) -> list[Indicator]:
     """The indicators most of the changed paragraphs are about: each paragraph votes for the indicator whose
     indicator or rung query it is most similar to (if similar enough); those with at least half the top's votes."""
-    from review.proposer.evidence import queries_for
-    from vectorstore.embeddings import get_embedder
-    from vectorstore.search import query_vector
-
     if not lines:
         return []
     embedder = get_embedder(settings.embedding_model)
@@ -131,12 +133,9 @@ def candidates(settings: Settings, city: City, indicators: list[Indicator], line
 def in_evidence(settings: Settings, edition: str, city: City, indicator: Indicator,
                 changed: list[ChangedText]) -> bool:
     """Is a changed paragraph among the city's hits for one of this indicator's (or its rungs') queries?"""
-    from review.proposer.evidence import queries_for
-    from vectorstore.search import Filters, search
-
     filters = Filters(city=city.id, edition=edition, history=True)  # removed text lives in superseded snapshots
     for query in queries_for(indicator, city):
-        hits = search(settings, query.text, PER_QUERY, filters, mode=query.mode)
+        hits = search(settings, query.text, PER_QUERY, filters, mode=cast(Mode, query.mode))  # a Query's mode is one
         if any(c.touched_by(hit) for hit in hits for c in changed):
             return True
     return False

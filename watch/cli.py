@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
 
 from evidence.errors import EvidenceError
-from evidence.output import console, emit_json, errors
-
-JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
+from evidence.output import JsonOption, console, emit_json, errors
 
 watch_app = typer.Typer(help="Re-crawl due sources, flag cities whose policies changed, send them back to review.",
                         invoke_without_command=True)
@@ -19,24 +16,23 @@ watch_app = typer.Typer(help="Re-crawl due sources, flag cities whose policies c
 
 @watch_app.callback()
 def watch(ctx: typer.Context,
-          every: Optional[str] = typer.Option(None, help="keep running: a pass every period, e.g. 7d, 12h"),
+          every: str | None = typer.Option(None, help="keep running: a pass every period, e.g. 7d, 12h"),
           everything: bool = typer.Option(False, "--all", help="re-fetch every source, due or not"),
-          delay: Optional[float] = typer.Option(None, help="minimum seconds between requests to one host"),
-          timeout: Optional[float] = typer.Option(None, help="seconds per request"),
-          retries: Optional[int] = typer.Option(None, help="retries per request"),
+          delay: float | None = typer.Option(None, help="minimum seconds between requests to one host"),
+          timeout: float | None = typer.Option(None, help="seconds per request"),
+          retries: int | None = typer.Option(None, help="retries per request"),
           no_notify: bool = typer.Option(False, "--no-notify", help="record the pass but send nothing"),
           as_json: bool = JsonOption) -> None:
     """One pass over the sources that are due (resuming a pass that died); refuses while another runs."""
     if ctx.invoked_subcommand:
         return
-    from collector.crawl import CrawlLimits
     from evidence.settings import load_settings
     from watch.passes import every as every_loop
     from watch.passes import interval, run_pass
 
     settings = load_settings()
     flags = {"delay": delay, "timeout": timeout, "retries": retries}
-    limits = CrawlLimits(**{k: v for k, v in flags.items() if v is not None})
+    limits = settings.crawl.model_copy(update={k: v for k, v in flags.items() if v is not None})
     progress = None if as_json else errors
     if every:
         every_loop(settings, interval(every), limits, progress, on_pass=lambda r: _show(r, as_json))
@@ -62,9 +58,11 @@ def _show(result: dict, as_json: bool) -> None:
 
 
 def _report_table(pass_id: int) -> None:
+    from evidence.database import configured_session
     from watch.report import city_report
 
-    rows = _read(lambda s: city_report(s, pass_id))
+    with configured_session() as s:
+        rows = city_report(s, pass_id)
     table = Table("city", "indicator", "old", "new", "proposal", "changed pages", title=f"watch pass {pass_id}")
     for city in rows:
         pages = "\n".join(c["url"] + (" (new)" if c["new_document"] else "") for c in city["changes"])
@@ -79,33 +77,29 @@ def _level(value) -> str:
 
 
 @watch_app.command("report")
-def report(pass_id: Optional[int] = typer.Option(None, "--pass", help="the pass (default: the latest)"),
-           out: Optional[Path] = typer.Option(None, help="write the report here (.md or .html)"),
+def report(pass_id: int | None = typer.Option(None, "--pass", help="the pass (default: the latest)"),
+           out: Path | None = typer.Option(None, help="write the report here (.md or .html)"),
            as_json: bool = JsonOption) -> None:
     """The change report of a pass: per flagged city, the diff excerpts, indicators and levels."""
+    from evidence.database import configured_session
     from watch.report import city_report, latest_pass, pass_summary, render
 
-    chosen = pass_id or _read(latest_pass)
+    with configured_session() as s:
+        chosen = pass_id if pass_id is not None else latest_pass(s)
     if chosen is None:
         raise EvidenceError("no watch pass recorded yet: run `evidence watch`")
     if out is not None:
         if out.suffix not in (".md", ".html"):
             raise EvidenceError(f"{out}: the report is written as .md or .html")
-        text = _read(lambda s: render(s, chosen, out.suffix[1:]))
+        with configured_session() as s:
+            text = render(s, chosen, out.suffix[1:])
         if out.suffix == ".html":
             text = f"<!doctype html><html><head><meta charset=\"utf-8\"></head><body>{text}</body></html>"
         out.write_text(text, encoding="utf-8")
         console.print(f"written {out}")
         return
     if as_json:
-        emit_json(_read(lambda s: {**pass_summary(s, chosen), "cities": city_report(s, chosen)}))
+        with configured_session() as s:
+            emit_json({**pass_summary(s, chosen), "cities": city_report(s, chosen)})
         return
     _report_table(chosen)
-
-
-def _read(query):
-    from evidence.database import session_scope
-    from evidence.settings import load_settings
-
-    with session_scope(load_settings().database) as session:
-        return query(session)

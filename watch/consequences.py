@@ -6,25 +6,29 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from collector.documents import url_history
+from collector.runs import editions_of
 from evidence.database import session_scope
-from evidence.record import Document, Fetch, Proposal, Snapshot, WatchChange, WatchPass, WatchRequeue
+from evidence.record import Document, Fetch, Proposal, Snapshot, WatchChange, WatchRequeue
 from evidence.settings import Settings
 from frameworks import load_framework
+from review.decisions import current_proposals, states
+from review.proposer.llm import LLMConfig
+from review.proposer.run import ProposalRun, default_method, questions
 from sources import load_registry
 from vectorstore.index import latest_snapshots
 from watch.changes import ChangedText, candidates, classify, in_evidence, known_lines, spans
-from watch.passes import editions_of
+from watch.report import pass_row
 
 
 def classify_pass(settings: Settings, pass_id: int) -> None:
     """Record a WatchChange for every new snapshot the pass's crawls made, then match substantive ones
     to indicators; the cities with a substantive change bearing on an indicator are flagged."""
     with session_scope(settings.database) as s:
-        row = s.get(WatchPass, pass_id)
+        row = pass_row(s, pass_id)
         fetches = s.scalars(select(Fetch).where(Fetch.crawl_id.in_(row.crawls), Fetch.outcome == "new-snapshot")
                             .order_by(Fetch.id)).all()
         done = {(c.new_snapshot_id, c.url) for c in s.scalars(select(WatchChange).where(WatchChange.pass_id == pass_id))}
-        fresh = {f.snapshot_id for f in fetches}
+        fresh = {f.snapshot_id for f in fetches if f.snapshot_id is not None}  # every new-snapshot fetch has one
         corpus: dict[str, tuple[set[str], dict[int, str]]] = {}
         for fetch in fetches:
             if (fetch.snapshot_id, fetch.url) in done:
@@ -77,7 +81,7 @@ def _match(settings: Settings, pass_id: int) -> None:
             change.indicators = found
             if found:
                 flagged.add(change.city)
-        s.get(WatchPass, pass_id).flagged = sorted(flagged)
+        pass_row(s, pass_id).flagged = sorted(flagged)
 
 
 def _changed_text(change: WatchChange, texts: dict[int, str]) -> list[ChangedText]:
@@ -114,10 +118,6 @@ def requeue_pass(settings: Settings, pass_id: int) -> None:
 
 
 def _requeue(settings: Settings, pass_id: int, key: tuple[str, str, str], change_ids: list[int]) -> None:
-    from review.decisions import current_proposals, states
-    from review.proposer.llm import LLMConfig
-    from review.proposer.run import ProposalRun, default_method, questions
-
     edition, city, indicator = key
     with session_scope(settings.database) as s:
         old = current_proposals(s, edition).get(key)

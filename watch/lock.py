@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +29,7 @@ class WatchBusy(EvidenceError):
 
 
 def aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 def pid_alive(pid: int) -> bool:
@@ -60,7 +60,7 @@ class PassLock:
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
 
-    def __enter__(self) -> "PassLock":
+    def __enter__(self) -> PassLock:
         self.acquire()
         self._beat = threading.Thread(target=self._heartbeat, name="watch-heartbeat", daemon=True)
         self._beat.start()

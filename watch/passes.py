@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rich.console import Console
 from sqlalchemy import func, select
 
 from collector import crawl as crawling
-from collector.runs import CrawlSource
+from collector.runs import CrawlSource, editions_of
 from evidence.database import session_scope
 from evidence.errors import DataError
-from evidence.record import Crawl, Fetch, SourceRow, WatchPass, now
-from evidence.settings import Settings
+from evidence.record import Fetch, SourceRow, WatchPass, now
+from evidence.settings import CrawlLimits, Settings
+from vectorstore.index import index_snapshots
+from watch.consequences import classify_pass, requeue_pass
 from watch.lock import PassLock, WatchBusy, aware
+from watch.notify import notify_pass
+from watch.report import pass_row, pass_summary
 
 STEPS = ("crawl", "index", "classify", "consequences", "notify", "done")
 EVERY = re.compile(r"^(\d+)([mhdw])$")
@@ -48,16 +53,7 @@ def due_sources(session, everything: bool = False, at: datetime | None = None) -
     return out
 
 
-def editions_of(session, cities: set[str]) -> dict[str, str]:
-    """The edition each city was last crawled for (a crawl run is recorded under one edition)."""
-    out: dict[str, str] = {}
-    for run in session.scalars(select(Crawl).order_by(Crawl.id.desc())):
-        for city in run.cities:
-            out.setdefault(city, run.edition)
-    return out
-
-
-def run_pass(settings: Settings, everything: bool = False, limits: crawling.CrawlLimits | None = None,
+def run_pass(settings: Settings, everything: bool = False, limits: CrawlLimits | None = None,
              console: Console | None = None, notify: bool = True) -> dict:
     """One watch pass (or the resumption of one that died). Raises WatchBusy when another pass runs."""
     with PassLock(settings.database) as lock:
@@ -65,11 +61,10 @@ def run_pass(settings: Settings, everything: bool = False, limits: crawling.Craw
         if pass_id is None:
             return {"pass": None, "state": "nothing-due", "flagged": [], "recovered_lock": lock.recovered}
         lock.mark(pass_id)
+        run = PassRun(settings, pass_id, limits or settings.crawl, console, notify)
         for step in _remaining(settings, pass_id):
-            _STEP[step](settings, pass_id, limits or crawling.CrawlLimits(), console, notify)
+            _STEP[step](run)
             _advance(settings, pass_id, step)
-        from watch.report import pass_summary
-
         with session_scope(settings.database) as s:
             return {**pass_summary(s, pass_id), "recovered_lock": lock.recovered}
 
@@ -91,59 +86,63 @@ def _open(settings: Settings, everything: bool) -> int | None:
 
 def _remaining(settings: Settings, pass_id: int) -> list[str]:
     with session_scope(settings.database) as s:
-        step = s.get(WatchPass, pass_id).step
+        step = pass_row(s, pass_id).step
     return list(STEPS[STEPS.index(step):-1])
 
 
 def _advance(settings: Settings, pass_id: int, step: str) -> None:
     with session_scope(settings.database) as s:
-        row = s.get(WatchPass, pass_id)
+        row = pass_row(s, pass_id)
         row.step = STEPS[STEPS.index(step) + 1]
         if row.step == "done":
             row.state, row.finished_at = "finished", now()
 
 
-def _crawl(settings: Settings, pass_id: int, limits, console, notify) -> None:
+@dataclass(frozen=True)
+class PassRun:
+    """What the steps of one pass run with."""
+
+    settings: Settings
+    pass_id: int
+    limits: CrawlLimits
+    console: Console | None
+    notify: bool
+
+
+def _crawl(run: PassRun) -> None:
     """Re-fetch the pass's sources, one crawl run per edition (a resumed pass resumes the same runs)."""
+    settings = run.settings
     with session_scope(settings.database) as s:
-        rows = s.scalars(select(SourceRow).where(SourceRow.id.in_(s.get(WatchPass, pass_id).sources))).all()
+        rows = s.scalars(select(SourceRow).where(SourceRow.id.in_(pass_row(s, run.pass_id).sources))).all()
         editions = editions_of(s, {r.city for r in rows})
     groups: dict[str, list[SourceRow]] = {}
     for r in rows:
         groups.setdefault(editions.get(r.city, "unknown"), []).append(r)
     for edition, group in sorted(groups.items()):
         sources = [CrawlSource(r.city, r.url, tuple(r.allowed_domains), r.allow_private, r.kind) for r in group]
-        result = crawling.run(settings, edition, sources, limits, console=console)
+        result = crawling.run(settings, edition, sources, run.limits, console=run.console)
         with session_scope(settings.database) as s:
-            row = s.get(WatchPass, pass_id)
+            row = pass_row(s, run.pass_id)
             row.crawls = sorted({*row.crawls, result["crawl"]})
             for source in s.scalars(select(SourceRow).where(SourceRow.id.in_([r.id for r in group]))):
                 source.last_crawled_at = now()
 
 
-def _index(settings: Settings, pass_id: int, limits, console, notify) -> None:
-    from vectorstore.index import index_snapshots
-
-    index_snapshots(settings, show_progress=console is not None)
+def _index(run: PassRun) -> None:
+    index_snapshots(run.settings, show_progress=run.console is not None)
 
 
-def _classify(settings: Settings, pass_id: int, limits, console, notify) -> None:
-    from watch.consequences import classify_pass
-
-    classify_pass(settings, pass_id)
+def _classify(run: PassRun) -> None:
+    classify_pass(run.settings, run.pass_id)
 
 
-def _consequences(settings: Settings, pass_id: int, limits, console, notify) -> None:
-    from watch.consequences import requeue_pass
-
-    requeue_pass(settings, pass_id)
+def _consequences(run: PassRun) -> None:
+    requeue_pass(run.settings, run.pass_id)
 
 
-def _notify(settings: Settings, pass_id: int, limits, console, notify) -> None:
-    from watch.notify import notify_pass
-
-    if notify:
-        notify_pass(settings, pass_id)
+def _notify(run: PassRun) -> None:
+    if run.notify:
+        notify_pass(run.settings, run.pass_id)
 
 
 _STEP = {"crawl": _crawl, "index": _index, "classify": _classify, "consequences": _consequences, "notify": _notify}

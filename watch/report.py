@@ -4,12 +4,13 @@ the indicators it bears on, and the old and new proposed level; as data, Markdow
 from __future__ import annotations
 
 import difflib
-import os
 
 from jinja2 import Environment
 from sqlalchemy import select
 
+from evidence.errors import DataError
 from evidence.record import Snapshot, WatchChange, WatchPass, WatchRequeue
+from evidence.settings import load_settings
 from sources import load_registry
 
 EXCERPT_LINES = 12
@@ -17,7 +18,7 @@ EXCERPT_LINES = 12
 
 def base_url() -> str:
     """Where the web app is served: snapshot links in exports and notifications point there."""
-    return os.environ.get("EVIDENCE_WATCH_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return load_settings().watch.base_url.rstrip("/")
 
 
 def snapshot_link(snapshot_id: int | None) -> str | None:
@@ -30,12 +31,27 @@ def excerpt(old: str, new: str) -> str:
     return "\n".join(lines[:EXCERPT_LINES] + (["…"] if len(lines) > EXCERPT_LINES else []))
 
 
+class NoSuchPass(DataError):
+    """A pass id that is not in the record (a stale link, a typo in --pass)."""
+
+    def __init__(self, pass_id: int):
+        super().__init__("watch pass", f"#{pass_id}", "no such pass")
+
+
+def pass_row(session, pass_id: int) -> WatchPass:
+    """The record of a pass; NoSuchPass when it is not there."""
+    row = session.get(WatchPass, pass_id)
+    if row is None:
+        raise NoSuchPass(pass_id)
+    return row
+
+
 def latest_pass(session) -> int | None:
     return session.scalar(select(WatchPass.id).order_by(WatchPass.id.desc()).limit(1))
 
 
 def pass_summary(session, pass_id: int) -> dict:
-    row = session.get(WatchPass, pass_id)
+    row = pass_row(session, pass_id)
     changes = session.scalars(select(WatchChange).where(WatchChange.pass_id == pass_id)).all()
     return {"pass": row.id, "state": row.state, "step": row.step, "started_at": row.started_at,
             "finished_at": row.finished_at, "crawls": row.crawls, "sources": len(row.sources),
@@ -47,7 +63,7 @@ def pass_summary(session, pass_id: int) -> dict:
 def city_report(session, pass_id: int, only_flagged: bool = True) -> list[dict]:
     """One entry per city the pass saw change (only flagged cities unless asked), with its changes and re-queues."""
     registry = load_registry()
-    row = session.get(WatchPass, pass_id)
+    row = pass_row(session, pass_id)
     changes = session.scalars(select(WatchChange).where(WatchChange.pass_id == pass_id).order_by(WatchChange.id)).all()
     requeues = session.scalars(select(WatchRequeue).where(WatchRequeue.pass_id == pass_id)
                                .order_by(WatchRequeue.id)).all()

@@ -20,6 +20,9 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    with create_engine(config.get_main_option("sqlalchemy.url")).connect() as conn:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("alembic: no sqlalchemy.url configured (evidence.database sets it from the settings)")
+    with create_engine(url).connect() as conn:
         run(conn)
         conn.commit()

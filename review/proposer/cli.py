@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
 
 from evidence.errors import EvidenceError
-from evidence.output import console, emit_json
+from evidence.output import JsonOption, console, emit_json
 from evidence.settings import Settings, load_settings
 
 MethodOption = typer.Option(None, "--method", help="llm or offline; default: llm when EVIDENCE_LLM_BASE_URL is set")
 
 
-def _run(settings: Settings, method: Optional[str], concurrency: int, rate: Optional[float], timeout: float,
+def _run(settings: Settings, method: str | None, concurrency: int, rate: float | None, timeout: float,
          attempts: int, budget: int | None, structured: str, quiet: bool):
     from review.proposer.llm import LLMConfig
     from review.proposer.run import ProposalRun, default_method
@@ -26,21 +25,22 @@ def _run(settings: Settings, method: Optional[str], concurrency: int, rate: Opti
     if structured not in ("json_schema", "function_calling"):
         raise EvidenceError(f"--structured must be json_schema or function_calling, not {structured!r}")
     llm = LLMConfig.from_settings(settings, timeout=timeout, attempts=attempts, rate=rate,
-                                  method=structured) if chosen == "llm" else None  # type: ignore[arg-type]
+                                  method=structured) if chosen == "llm" else None
     return ProposalRun(settings, chosen, llm, concurrency, budget, show_progress=not quiet)  # type: ignore[arg-type]
 
 
 def propose(edition: str = typer.Option(..., help="edition id, e.g. arab-2024"),
-            city: Optional[list[str]] = typer.Option(None, help="only these cities (repeatable)"),
-            indicator: Optional[list[str]] = typer.Option(None, help="only these indicators (repeatable)"),
-            method: Optional[str] = MethodOption,
+            city: list[str] | None = typer.Option(None, help="only these cities (repeatable)"),
+            indicator: list[str] | None = typer.Option(None, help="only these indicators (repeatable)"),
+            method: str | None = MethodOption,
             concurrency: int = typer.Option(4, help="LLM calls in flight at once"),
-            rate: Optional[float] = typer.Option(None, help="at most this many LLM requests per second"),
+            rate: float | None = typer.Option(None, help="at most this many LLM requests per second"),
             timeout: float = typer.Option(60.0, help="seconds per LLM request"),
             attempts: int = typer.Option(3, help="answers asked for per question when one is invalid"),
-            budget: Optional[int] = typer.Option(None, help="evidence tokens per question (default: 1500 for the LLM, 12000 offline)"),
+            budget: int | None = typer.Option(None, help="evidence tokens per question (default: 1500 for the LLM, "
+                                                         "12000 offline)"),
             structured: str = typer.Option("json_schema", help="json_schema or function_calling (older endpoints)"),
-            as_json: bool = typer.Option(False, "--json", help="print one JSON document")) -> None:
+            as_json: bool = JsonOption) -> None:
     """Propose each city's level on each indicator's ladder, with verified citations; resumable."""
     from review.proposer.run import questions
 
@@ -117,15 +117,16 @@ def _metrics_table(title: str, label: str, groups: dict, digits: int = 1) -> Tab
 def eval_command(gold: Path = typer.Option(..., "--gold", "--key", exists=True,
                                            help="answer key CSV, or a folder of them: edition,city,indicator,level,"
                                                 "... or doc,city,indicator,level,start,end,confidence,reason"),
-                 edition: Optional[str] = typer.Option(None, help="the edition whose ladders a per-document key uses"),
-                 docs: Optional[Path] = typer.Option(None, help="folder of a per-document key's <doc>.txt "
-                                                              "(default: docs/ beside the key)"),
-                 method: Optional[str] = MethodOption,
+                 edition: str | None = typer.Option(None, help="the edition whose ladders a per-document key uses"),
+                 docs: Path | None = typer.Option(None, help="folder of a per-document key's <doc>.txt "
+                                                           "(default: docs/ beside the key)"),
+                 method: str | None = MethodOption,
                  concurrency: int = typer.Option(4, help="LLM calls in flight at once"),
-                 rate: Optional[float] = typer.Option(None, help="at most this many LLM requests per second"),
+                 rate: float | None = typer.Option(None, help="at most this many LLM requests per second"),
                  timeout: float = typer.Option(60.0, help="seconds per LLM request"),
-                 budget: Optional[int] = typer.Option(None, help="evidence tokens per question (default: 1500 for the LLM, 12000 offline)"),
-                 as_json: bool = typer.Option(False, "--json", help="print one JSON document")) -> None:
+                 budget: int | None = typer.Option(None, help="evidence tokens per question (default: 1500 for "
+                                                              "the LLM, 12000 offline)"),
+                 as_json: bool = JsonOption) -> None:
     """Evaluate the proposer on an answer key: accuracy, weighted kappa, citation support, vs a majority baseline."""
     from review.proposer.evaluate import evaluate
 
@@ -145,7 +146,8 @@ def eval_command(gold: Path = typer.Option(..., "--gold", "--key", exists=True,
         console.print(_metrics_table("per document", "document", report["by_document"], 0))
     console.print(_metrics_table("per indicator", "indicator", report["by_indicator"], 0))
     console.print(_metrics_table("per language", "language", report["by_language"], 0))
-    console.print(f"±1: within one level; κ: linearly weighted Cohen's kappa, κ²: quadratic; cites ok: share of quotes found in their "
+    console.print(f"±1: within one level; κ: linearly weighted Cohen's kappa, κ²: quadratic; cites ok: share of "
+                  f"quotes found in their "
                   f"chunks; none: questions without a proposal; maj.: the majority baseline, always level "
                   f"{report['majority_level']}")
     labels = report["labels"]

@@ -44,7 +44,7 @@ class LLMConfig:
     method: Method = "json_schema"
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides) -> "LLMConfig":
+    def from_settings(cls, settings: Settings, **overrides) -> LLMConfig:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         return cls(base_url=settings.llm_base_url or "", model=settings.llm_model, api_key=key, **overrides)
 

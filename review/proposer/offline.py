@@ -16,7 +16,7 @@ the similarity, and the mention of the next rung that did not count and why.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -50,7 +50,7 @@ class Finding:
     cue: str | None
     hedge: str | None
     similarity: float
-    judgement: Judgement = Judgement("achieved", "")
+    judgement: Judgement = field(default_factory=lambda: Judgement("achieved", ""))
 
     @property
     def counts(self) -> bool:
@@ -66,7 +66,8 @@ def _sentences(text: str, language: str | None, title: str | None = None) -> lis
     """Claims: sentences of the text with wrapped lines joined (PDFs break lines mid-sentence, and a hedge
     on the next line must still count). Table rows, list items and lines ending in a figure stand alone
     (they carry no full stop); the page's title is dropped (it announces a topic, it reports nothing)."""
-    blocks, current = [], []
+    blocks: list[str] = []
+    current: list[str] = []
     for line in (line.strip() for line in text.split("\n")):
         if title and line and line in title:
             line = ""
@@ -91,8 +92,9 @@ _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*[%％]")
 
 def _minor_share(sentence: str) -> str | None:
     """"At scale" is not met by a share under half: every percentage in the sentence below 50."""
-    shares = [float(m.group(1).replace(",", ".")) for m in _PERCENT.finditer(sentence)]
-    return f"{_PERCENT.search(sentence).group(0)} (under half)" if shares and max(shares) < 50 else None
+    found = list(_PERCENT.finditer(sentence))
+    shares = [float(m.group(1).replace(",", ".")) for m in found]
+    return f"{found[0].group(0)} (under half)" if shares and max(shares) < 50 else None
 
 
 def _first(terms: tuple[Term, ...], sentence: str) -> str | None:
@@ -139,9 +141,11 @@ def passage_vectors(settings: Settings, passages: list[Passage]) -> dict[str, np
     """The passages' vectors as indexed (no re-embedding); any the index lacks are embedded here."""
     embedder = get_embedder(settings.embedding_model)
     ids = [p.chunk_id for p in passages]
-    got = ChunkStore.open(settings, embedder.name, embedder.dim).collection.get(ids=ids, include=["embeddings"]) \
-        if ids else {"ids": [], "embeddings": []}
-    vectors = {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+    vectors: dict[str, np.ndarray] = {}
+    if ids:
+        got = ChunkStore.open(settings, embedder.name, embedder.dim).collection.get(ids=ids, include=["embeddings"])
+        embeddings = got["embeddings"] if got["embeddings"] is not None else []
+        vectors = {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], embeddings)}
     missing = [p for p in passages if p.chunk_id not in vectors]
     if missing:
         vectors.update(zip((p.chunk_id for p in missing), embedder.passages([p.text for p in missing])))
@@ -208,7 +212,8 @@ def _short(sentence: str, limit: int = 160) -> str:
 def _rationale(level: int, indicator: Indicator, best: dict[int, Finding], above: Finding | None,
                model: str, cues: Cues) -> str:
     nxt = indicator.rung(level + 1)
-    lines = [f"Level {level} ({indicator.rung(level).text.en}): {_describe(best[level])}." if level else
+    reached = indicator.rung(level)
+    lines = [f"Level {level} ({reached.text.en}): {_describe(best[level])}." if level and reached else
              f"Level 0: no hedge-free sentence of the evidence has a cue of rung 1 ({indicator.rungs[0].text.en})."]
     if nxt:
         lines.append(f"Not rung {above.level}: {_describe(above)} does not count: «{above.why_not}»." if above
@@ -232,11 +237,13 @@ def propose_offline(settings: Settings, evidence: Evidence, indicator: Indicator
     borderline = bool(above and nxt and above.level == nxt.level)  # the next rung is mentioned: look closely
     confidence = 0.3 if not level else min(0.8, 0.45 + 0.1 * len({f.chunk_id for f in counted if f.level == level}))
     missing = "" if not nxt else (f"Evidence that rung {nxt.level} ({nxt.text.en}) is achieved in {city.name.en}"
-                                  + (f"; the evidence mentions it only as: «{_short(above.sentence)}»" if borderline else ""))
+                                  + (f"; the evidence mentions it only as: «{_short(above.sentence)}»"
+                                     if borderline and above else ""))
     cited = [best[lvl] for lvl in sorted(best, reverse=True)][:MAX_CITATIONS]
-    return OfflineProposalOut(level=level, rationale=_rationale(level, indicator, best, above, settings.embedding_model, cues),
-                       confidence=round(max(0.2, confidence - 0.15) if borderline else confidence, 2),
-                       citations=[CitationOut(chunk_id=f.chunk_id, quote=f.sentence, status=f.judgement.status)
-                                  for f in cited],
-                       status_reasons=[f.judgement.reason for f in cited],
-                       missing_for_next_rung=missing)
+    rationale = _rationale(level, indicator, best, above, settings.embedding_model, cues)
+    return OfflineProposalOut(level=level, rationale=rationale,
+                              confidence=round(max(0.2, confidence - 0.15) if borderline else confidence, 2),
+                              citations=[CitationOut(chunk_id=f.chunk_id, quote=f.sentence, status=f.judgement.status)
+                                         for f in cited],
+                              status_reasons=[f.judgement.reason for f in cited],
+                              missing_for_next_rung=missing)

@@ -2,14 +2,15 @@
 
 Real reports mix what was done with what is intended, and only achievements count towards a level. A
 statement's status is read, in this order, from:
-1. the grammar of the clause that mentions the rung, then of its whole sentence (status.yaml: per
-   language, markers of intention, of ongoing work, of completion; a plan outranks work under way,
-   which outranks completion: "plans to complete" is a plan);
+1. the grammar of the clause that mentions the rung, then of the words around the mention (status.yaml:
+   per language, markers of a present state, of intention, of ongoing work, of completion; a present
+   state is read first (已经, 累计, "already", "to date"), then a plan outranks work under way, which
+   outranks completion: "plans to complete" is a plan);
 2. the section it sits in: a heading over a review of the past ("工作回顾", "Achievements") or over the
    tasks ahead ("2026年工作安排", "Next steps"), or a heading naming a year before or after the
-   document's own (its own year alone says nothing: it heads the title too). Under a heading of tasks ahead, work "under way" (加快建设, "continue to build") is a
-   task and completion words ("实现…") are targets: both read as planned, unless the clause says the
-   state holds now ("present" markers: 已经, 累计, "already", "to date", read before all others);
+   document's own (its own year alone says nothing: it heads the title too). Under a heading of tasks
+   ahead, work "under way" (加快建设, "continue to build") is a task and completion words ("实现…") are
+   targets: both read as planned, unless the clause states a present state;
 3. a year later than the document's own in the sentence ("by 2030"): a target;
 4. otherwise the document's prevailing voice: a document whose marked sentences are mostly plans (a
    strategy) makes an unmarked sentence a plan; otherwise it is taken as reported fact.

@@ -123,8 +123,10 @@ _ADDRESS = [
     r"(?<![\w-])если\s+(?:ты|вы)\s+(?:—\s+)?(?:ИИ|языковая\s+модель|нейросеть|ассистент|чат-бот)",
     # de
     r"\b(?:hinweis|anweisung(?:en)?|nachricht|mitteilung|achtung)\s+(?:an|für)\s+(?:alle\s+|die\s+|jede\s+)?"
-    r"(?:KI\b|künstliche\s+intelligenz|KI-\w+|sprachmodell\w*|chatbots?|bots\b|automatisierte\w*\s+\w+|maschinelle\w*\s+\w+)",
-    r"\b(?:KI|automatisierte?n?|automatische?n?|maschinelle?n?)[- ]?(?:leser|bewerter|gutachter|prüfer|evaluatoren|auswerter)\w*\b",
+    r"(?:KI\b|künstliche\s+intelligenz|KI-\w+|sprachmodell\w*|chatbots?|bots\b"
+    r"|automatisierte\w*\s+\w+|maschinelle\w*\s+\w+)",
+    r"\b(?:KI|automatisierte?n?|automatische?n?|maschinelle?n?)[- ]?"
+    r"(?:leser|bewerter|gutachter|prüfer|evaluatoren|auswerter)\w*\b",
     r"\bwenn\s+du\s+(?:eine\s+|ein\s+)?(?:KI|sprachmodell|assistent|chatbot)\s+bist",
     # es / pt
     r"\b(?:instrucciones?|instruções?|instrução|nota|mensaje|mensagem|aviso|atención|atenção)\s+(?:para|a|aos|às|al)\s+"

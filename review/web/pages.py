@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from evidence.database import session_scope
+from evidence.database import existing, session_scope
 from evidence.errors import DataError, DataErrors
 from evidence.record import Proposal, Reviewer
+from frameworks import edition_ids
 from review.assignments import Forbidden, close_assignment, open_assignment, open_assignments
 from review.attachments import Evidence, kept_file, store_file, url_evidence
 from review.auth import SignInFailed, authenticate
@@ -19,7 +19,7 @@ from review.decisions import ACTIONS, STATUSES, Conflict, Refused, audit_log, de
 from review.item import load_item
 from review.queue import QueueFilter, build_queue, next_item
 from review.translate import available, translate
-from review.web.app import config, language, render
+from review.web.base import config, language, render
 from review.web.i18n import LANGUAGES, translator
 from review.web.session import Me, ensure_csrf, flash, require_csrf, signed_in, start
 
@@ -84,7 +84,7 @@ def queue_page(request: Request, me: Me = Depends(signed_in), edition: str = "",
     filters = QueueFilter(edition or None, city or None, indicator or None, evidence_language or None, status,
                           actionable=not everything)
     with session_scope(config(request).settings.database) as session:
-        reviewer = session.get(Reviewer, me.id)
+        reviewer = existing(session, Reviewer, me.id)
         items = build_queue(session, reviewer, filters, config(request).weights_path)
         editions = editions_in_review(session)
     return render(request, "queue.html", items=items, filters=filters, editions=editions,
@@ -109,7 +109,7 @@ def item_page(request: Request, me: Me, proposal_id: int, status_code: int = 200
     lang = language(request)
     settings = config(request).settings
     with session_scope(settings.database) as session:
-        reviewer = session.get(Reviewer, me.id)
+        reviewer = existing(session, Reviewer, me.id)
         view = load_item(session, proposal_id, reviewer, lang)
         following = next_item(session, reviewer, proposal_id, weights_path=config(request).weights_path)
     translations = {p.citation_id: translate(settings, p.quote, lang) for p in view.passages
@@ -127,8 +127,8 @@ def item(request: Request, proposal_id: int, me: Me = Depends(signed_in)):
 
 @router.post("/items/{proposal_id}/decide")
 def decide_item(request: Request, proposal_id: int, me: Me = Depends(signed_in), csrf_token: str = Form(""),
-                version: Optional[int] = Form(None), action: str = Form(""), level: str = Form(""), reason: str = Form(""),
-                url: str = Form(""), file: Optional[UploadFile] = File(None), kept_file_: list[str] = Form([], alias="kept_file")):
+                version: int | None = Form(None), action: str = Form(""), level: str = Form(""), reason: str = Form(""),
+                url: str = Form(""), file: UploadFile | None = File(None), kept_file_: list[str] = Form([], alias="kept_file")):
     require_csrf(request, csrf_token)
     settings = config(request).settings
     entered = Entered(action, level, reason, url)
@@ -137,7 +137,7 @@ def decide_item(request: Request, proposal_id: int, me: Me = Depends(signed_in),
             raise DataError("decision", "version", "missing: open the item again and decide from what it shows")
         evidence = _evidence(settings.data_dir, action, url, file, kept_file_, entered)
         with session_scope(settings.database) as session:
-            reviewer = session.get(Reviewer, me.id)
+            reviewer = existing(session, Reviewer, me.id)
             decision = decide(session, proposal_id, reviewer, action, level=_level(level, action), reason=reason,
                               version=version, evidence=evidence)
             summary = (decision.round, decision.action, decision.level)
@@ -151,7 +151,7 @@ def decide_item(request: Request, proposal_id: int, me: Me = Depends(signed_in),
     flash(request, t("decided", item=proposal_id, round=summary[0], action=t(f"action_{summary[1]}"),
                      level="" if summary[2] is None else summary[2]))
     with session_scope(settings.database) as session:
-        following = next_item(session, session.get(Reviewer, me.id), proposal_id, weights_path=config(request).weights_path)
+        following = next_item(session, existing(session, Reviewer, me.id), proposal_id, weights_path=config(request).weights_path)
     return RedirectResponse(f"/items/{following}" if following else "/queue", status_code=303)
 
 
@@ -187,7 +187,7 @@ def _author(me: Me, request: Request) -> None:
 
 
 @router.get("/log")
-def log_page(request: Request, me: Me = Depends(signed_in), item: Optional[int] = None, edition: str = ""):
+def log_page(request: Request, me: Me = Depends(signed_in), item: int | None = None, edition: str = ""):
     _author(me, request)
     with session_scope(config(request).settings.database) as session:
         steps = audit_log(session, item, edition or None)
@@ -197,8 +197,6 @@ def log_page(request: Request, me: Me = Depends(signed_in), item: Optional[int] 
 @router.get("/assignments")
 def assignments_page(request: Request, me: Me = Depends(signed_in)):
     _author(me, request)
-    from frameworks import edition_ids
-
     with session_scope(config(request).settings.database) as session:
         reviewers = list(session.scalars(select(Reviewer).order_by(Reviewer.name)))
         names = {r.id: r.name for r in reviewers}
@@ -215,7 +213,7 @@ def assign(request: Request, me: Me = Depends(signed_in), csrf_token: str = Form
         whom = session.get(Reviewer, reviewer)
         if whom is None:
             raise DataError("assignment", "reviewer", f"no reviewer #{reviewer}")
-        open_assignment(session, whom, edition, session.get(Reviewer, me.id), city.strip() or None,
+        open_assignment(session, whom, edition, existing(session, Reviewer, me.id), city.strip() or None,
                         indicator.strip() or None)
     return RedirectResponse("/assignments", status_code=303)
 
@@ -225,5 +223,5 @@ def unassign(request: Request, assignment_id: int, me: Me = Depends(signed_in), 
     require_csrf(request, csrf_token)
     _author(me, request)
     with session_scope(config(request).settings.database) as session:
-        close_assignment(session, assignment_id, session.get(Reviewer, me.id))
+        close_assignment(session, assignment_id, existing(session, Reviewer, me.id))
     return RedirectResponse("/assignments", status_code=303)

@@ -1,24 +1,22 @@
-"""Evidence search over the index, the ranking as it stands, and the review's progress."""
+"""Evidence search over the index and the review's progress (the ranking is `app.web.ranking`)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
 
 from evidence.database import session_scope
 from evidence.errors import EvidenceError
+from frameworks import edition_ids
 from review.agreement import progress
-from review.ranking import chart_svg, ranking_view
-from review.web.app import config, language, render
+from review.web.base import config, render
 from review.web.pages import editions_in_review
 from review.web.session import Me, signed_in
 
 router = APIRouter()
 
 
-def _edition(session, edition: str) -> tuple[str, list[str]]:
-    from frameworks import edition_ids
-
+def edition_choice(session, edition: str) -> tuple[str, list[str]]:
+    """The edition a report page shows (the one asked for, else the first in review) and those to choose from."""
     known = edition_ids()
     reviewed = [e for e in editions_in_review(session) if e in known]
     return (edition if edition in known else (reviewed or known)[0]), (reviewed or known)
@@ -50,31 +48,12 @@ def _segments(text: str, highlights: list[tuple[int, int]]) -> list[tuple[str, b
             continue
         out += [(text[at:start], False), (text[start:end], True)]
         at = end
-    return out + [(text[at:], False)]
-
-
-@router.get("/ranking")
-def ranking_page(request: Request, me: Me = Depends(signed_in), edition: str = ""):
-    with session_scope(config(request).settings.database) as session:
-        chosen, editions = _edition(session, edition)
-        view = ranking_view(session, chosen, language(request), config(request).weights_path)
-    return render(request, "ranking.html", view=view, editions=editions, chart=view.confirmed > 0)
-
-
-@router.get("/ranking/chart.svg")
-def ranking_chart(request: Request, me: Me = Depends(signed_in), edition: str = ""):
-    with session_scope(config(request).settings.database) as session:
-        chosen, _ = _edition(session, edition)
-        svg = chart_svg(session, chosen, language(request), config(request).weights_path)
-    if svg is None:
-        return Response(status_code=404)
-    return Response(svg, media_type="image/svg+xml",  # matplotlib's SVG carries its own <style>
-                    headers={"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    return [*out, (text[at:], False)]
 
 
 @router.get("/progress")
 def progress_page(request: Request, me: Me = Depends(signed_in), edition: str = ""):
     with session_scope(config(request).settings.database) as session:
-        chosen, editions = _edition(session, edition)
+        chosen, editions = edition_choice(session, edition)
         state = progress(session, chosen)
     return render(request, "progress.html", state=state, editions=editions, edition=chosen)

@@ -9,7 +9,7 @@ from fastapi import Request
 from evidence.database import session_scope
 from evidence.record import Reviewer
 from review.auth import csrf_matches, fingerprint, new_csrf_token
-from review.web.app import CsrfRejected, SignInRequired, config
+from review.web.base import CsrfRejected, SignInRequired, config
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,11 @@
 """initial record
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 21:22:26.032307
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

@@ -14,9 +14,9 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 _PASSAGE = re.compile(r'<passage id="([^"]+)"[^>]*>\n(.*?)\n</passage>', re.DOTALL)
 
@@ -30,12 +30,12 @@ class Reply:
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens; default: estimated from the text
 
     @classmethod
-    def answer(cls, value: dict | str, delay: float = 0.0, usage: tuple[int, int] | None = None) -> "Reply":
+    def answer(cls, value: dict | str, delay: float = 0.0, usage: tuple[int, int] | None = None) -> Reply:
         return cls(content=value if isinstance(value, str) else json.dumps(value, ensure_ascii=False), delay=delay,
                    usage=usage)
 
     @classmethod
-    def error(cls, status: int, retry_after_ms: int | None = None) -> "Reply":
+    def error(cls, status: int, retry_after_ms: int | None = None) -> Reply:
         headers = (("retry-after-ms", str(retry_after_ms)),) if retry_after_ms is not None else ()
         return cls(status=status, headers=headers)
 
@@ -91,7 +91,7 @@ class ChatServer:
             return self.fallback(request)
         return Reply.error(500)
 
-    def __enter__(self) -> "ChatServer":
+    def __enter__(self) -> ChatServer:
         handler = type("Handler", (_Handler,), {"chat": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True

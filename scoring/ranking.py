@@ -1,6 +1,6 @@
-"""The ranking as it stands: confirmed levels (review.decisions) scored by the scoring module
-(weights, area sums, ranks with ties, tiers, charts). Incomplete while any item is open or any city
-lacks a confirmed level; a missing level counts as 0 and is listed as a gap, as in `evidence score`.
+"""The ranking as it stands: confirmed levels (review.decisions) scored as `evidence score --levels` from
+the record does (the same ladder check, weights, area sums, ranks with ties, tiers, charts). Incomplete while
+any item is open or any city lacks a confirmed level; a missing level counts as 0 and is listed as a gap.
 """
 
 from __future__ import annotations
@@ -9,10 +9,17 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy.orm import Session
 
-from review.decisions import confirmations, current_proposals, decisions_of, review_state
+from frameworks import load_framework
+from frameworks.weights import load_weights
+from review.decisions import current_proposals, decisions_of, review_state
+from scoring.charts import area_bars
+from scoring.collation import name_in
+from scoring.levels import edition_cities, levels_from_record
+from scoring.ranks import Ranking, by_rank, rank_table
+from scoring.scores import ScoreTable, score, shown
+from sources import load_registry
 
 
 @dataclass(frozen=True)
@@ -45,30 +52,15 @@ class RankingView:
 
 def scored(session: Session, edition_id: str, weights_path: Path | None = None):
     """The scoring module's ScoreTable and Ranking for the confirmed levels of an edition."""
-    from frameworks import load_framework
-    from scoring.levels import LevelTable, edition_cities
-    from scoring.ranks import rank_table
-    from scoring.scores import load_weights, score
-    from sources import load_registry
-
     edition = load_framework(edition_id)
-    cities = edition_cities(load_registry(), edition)
-    indicators = tuple(i.id for i in edition.indicators)
-    row, col = {c.id: n for n, c in enumerate(cities)}, {i: n for n, i in enumerate(indicators)}
-    values = np.full((len(cities), len(indicators)), np.nan)
-    for (city, indicator), confirmation in confirmations(session, edition_id).items():
-        if city in row and indicator in col:  # levels were checked against the ladder when decided
-            values[row[city], col[indicator]] = confirmation.level
-    levels = LevelTable(edition.id, cities, indicators, values, "confirmed levels (review)")
+    registry = load_registry()
+    levels = levels_from_record(session, edition, edition_cities(registry, edition), registry,
+                                "confirmed levels (review)")
     table = score(levels, load_weights(edition, weights_path), edition)
     return table, rank_table(table)
 
 
 def ranking_view(session: Session, edition_id: str, lang: str = "en", weights_path: Path | None = None) -> RankingView:
-    from scoring.collation import name_in
-    from scoring.ranks import by_rank
-    from scoring.scores import shown
-
     table, ranking = scored(session, edition_id, weights_path)
     edition = table.edition
     tiers = {t.id: t.name.get(lang) for t in edition.tiers}
@@ -95,10 +87,6 @@ def chart_svg(session: Session, edition_id: str, lang: str = "en", weights_path:
               top: int = 20) -> str | None:
     """The scoring module's stacked area bars of the top cities that have a confirmed level, as SVG
     text (ranks as in the whole table); None before anything is confirmed."""
-    from scoring.charts import area_bars
-    from scoring.ranks import Ranking
-    from scoring.scores import ScoreTable
-
     table, ranking = scored(session, edition_id, weights_path)
     unconfirmed = {(g.city, g.indicator) for g in table.gaps}
     keep = [n for n, c in enumerate(table.cities)

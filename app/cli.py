@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
 
 from evidence.errors import EvidenceError
-from evidence.output import console, emit_json, errors
+from evidence.output import JsonOption, console, emit_json, errors
 
 app = typer.Typer(help="Evidence for smart-city rankings: frameworks, cities, crawl, index, propose, review, score.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -23,6 +22,7 @@ app.add_typer(cities_app, name="cities")
 app.add_typer(weights_app, name="weights")
 app.add_typer(db_app, name="db")
 from collector.cli import crawl, documents_app, sample_app  # noqa: E402
+
 app.command("crawl")(crawl)
 app.add_typer(sample_app, name="sample")
 app.add_typer(documents_app, name="documents")
@@ -32,18 +32,22 @@ from vectorstore.cli import index_app, search  # noqa: E402  (sub-commands of ea
 app.add_typer(index_app, name="index")
 app.command("search")(search)
 from scoring.cli import app as score_app  # noqa: E402
+
 app.add_typer(score_app, name="score")
-from review.cli import review_app, reviewers_app, serve  # noqa: E402
+from app.serve import serve  # noqa: E402
+from review.cli import review_app, reviewers_app  # noqa: E402
+
 app.add_typer(review_app, name="review")
 app.add_typer(reviewers_app, name="reviewers")
 app.command("serve")(serve)
 from review.proposer.cli import eval_command, propose  # noqa: E402
+
 app.command("propose")(propose)
 app.command("eval")(eval_command)
 from watch.cli import watch_app  # noqa: E402
+
 app.add_typer(watch_app, name="watch")
 
-JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of a table.")
 
 
 @frameworks_app.command("list")
@@ -89,7 +93,7 @@ def frameworks_show(edition: str, lang: str = typer.Option("en", help="en or zh"
 
 @cities_app.command("list")
 def cities_list(edition: str = typer.Option(..., help="edition id, e.g. g20-2023"),
-                table_name: Optional[str] = typer.Option(None, "--table", help="a separate table, e.g. greater-china"),
+                table_name: str | None = typer.Option(None, "--table", help="a separate table, e.g. greater-china"),
                 as_json: bool = JsonOption) -> None:
     """List the cities of an edition."""
     from frameworks import load_framework
@@ -146,7 +150,7 @@ def db_upgrade() -> None:
 @app.command()
 def doctor(as_json: bool = JsonOption) -> None:
     """Report the database, data directory, embedding model and LLM endpoint this setup would use."""
-    from evidence.doctor import checks
+    from app.doctor import checks
 
     results = checks()
     if as_json:

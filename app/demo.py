@@ -13,8 +13,8 @@ from __future__ import annotations
 import click
 from rich.rule import Rule
 
+from app.cli import app
 from collector.server import SampleServer
-from evidence.cli import app
 from evidence.errors import EvidenceError
 from evidence.output import console, errors
 from evidence.settings import load_settings

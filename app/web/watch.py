@@ -7,20 +7,20 @@ from fastapi.responses import HTMLResponse
 
 from evidence.database import session_scope
 from evidence.record import Snapshot
-from review.web.app import config, render
+from review.web.base import config, render
 from review.web.session import Me, signed_in
+from watch.report import latest_pass
+from watch.report import render as report
 
 router = APIRouter()
 
 
 @router.get("/watch", response_class=HTMLResponse)
 def watch_page(request: Request, me: Me = Depends(signed_in), pass_id: int | None = None):
-    from watch.report import latest_pass
-    from watch.report import render as report
-
+    """The report of `pass_id`, else of the newest pass; an unknown pass is a 404 (NoSuchPass)."""
     with session_scope(config(request).settings.database) as s:
-        chosen = pass_id or latest_pass(s)
-        body = report(s, chosen, "html") if chosen else None
+        chosen = pass_id if pass_id is not None else latest_pass(s)
+        body = report(s, chosen, "html") if chosen is not None else None
     return render(request, "watch.html", report=body)
 
 

@@ -1,0 +1,53 @@
+"""The review web app assembled: FastAPI, server-rendered Jinja2 pages, a little vanilla JS for keyboard triage.
+
+Sign-in sets a signed session cookie (Starlette's SessionMiddleware); every form carries the session's
+CSRF token and a POST without it is refused. Pages: sign-in, queue, item (decide), search, progress, audit
+log, assignments (authors) from the review layer; the ranking (scoring) and the watch's change report
+(watch) from the layers above it, which is why the app is put together here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.web import ranking, watch
+from evidence.settings import Settings
+from review.auth import session_secret
+from review.web import pages, reports
+from review.web.base import ERROR_PAGES, HERE, SECURITY_HEADERS, Config, SignInRequired, error_page
+from review.web.i18n import catalogue
+from watch.report import NoSuchPass
+
+# the layers above review add their own: a stale link to a watch pass is a page not found
+APP_ERROR_PAGES = (*ERROR_PAGES, (NoSuchPass, 404, "not_found_title", None))
+
+
+def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
+    catalogue()  # a broken message catalogue fails here, naming the key, not on some page later
+    app = FastAPI(title="evidence review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.config = Config(settings, weights_path)
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie="evidence_session",
+                       same_site="lax", https_only=False, max_age=12 * 3600)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for router in (pages.router, reports.router, ranking.router, watch.router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
+        return response
+
+    @app.exception_handler(SignInRequired)
+    async def to_sign_in(request: Request, _exc: SignInRequired):
+        return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+
+    for exc, status, title, message in APP_ERROR_PAGES:
+        app.add_exception_handler(exc, error_page(status, title, message))
+    return app
