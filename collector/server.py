@@ -30,7 +30,7 @@ PADDING = b"<!-- " + b"register row " * 5000 + b" -->\n"
 
 
 @dataclass(frozen=True)
-class Hit:
+class Served:
     """One request the server answered: what the tests check politeness and conditional fetching on."""
 
     city: str
@@ -57,7 +57,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         routes = site.spec.routes
         conditional = "If-None-Match" in self.headers or "If-Modified-Since" in self.headers
         status = self._answer(site, path, routes, body)
-        sample.record(Hit(city, path, status, conditional))
+        sample.record(Served(city, path, status, conditional))
 
     def _answer(self, site: SampleSite, path: str, routes, body: bool) -> int:
         if path in routes.redirects:
@@ -183,7 +183,7 @@ class SampleServer:
                  oversized_bytes: int = 256 * 1024 * 1024):
         self.root, self.port = root, port
         self.slow_seconds, self.oversized_bytes = slow_seconds, oversized_bytes
-        self.hits: list[Hit] = []
+        self.hits: list[Served] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._servers: list[SiteHTTPServer] = []
@@ -238,7 +238,7 @@ class SampleServer:
         """Hold a slow answer; False when the server stops meanwhile."""
         return not self._stopping.wait(self.slow_seconds)
 
-    def record(self, hit: Hit) -> None:
+    def record(self, hit: Served) -> None:
         with self._lock:
             self.hits.append(hit)
 

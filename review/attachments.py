@@ -27,7 +27,7 @@ _SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
 
 @dataclass(frozen=True)
-class Evidence:
+class Attached:
     """One piece of attached evidence, ready to record: a URL, or a file already stored by hash."""
 
     kind: str  # url | file
@@ -47,15 +47,15 @@ def attachments_dir(data_dir: Path) -> Path:
     return data_dir / "attachments"
 
 
-def url_evidence(url: str) -> Evidence:
+def url_evidence(url: str) -> Attached:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise DataError("attach", "url", f"{url!r} is not an http(s) URL")
-    return Evidence("url", url=url)
+    return Attached("url", url=url)
 
 
-def store_file(data_dir: Path, filename: str, stream: BinaryIO, content_type: str | None = None) -> Evidence:
+def store_file(data_dir: Path, filename: str, stream: BinaryIO, content_type: str | None = None) -> Attached:
     """Copy an upload into the store (size-capped), named by its hash; the same bytes are stored once."""
     name = _SAFE_NAME.sub("_", Path(filename or "upload").name).strip() or "upload"
     folder = attachments_dir(data_dir)
@@ -76,19 +76,19 @@ def store_file(data_dir: Path, filename: str, stream: BinaryIO, content_type: st
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return Evidence("file", filename=name, sha256=digest.hexdigest(), size=size, content_type=content_type)
+    return Attached("file", filename=name, sha256=digest.hexdigest(), size=size, content_type=content_type)
 
 
-def kept_file(data_dir: Path, token: str) -> Evidence:
+def kept_file(data_dir: Path, token: str) -> Attached:
     """A file stored by an earlier (conflicting) submission, named by its form token."""
     sha, _, rest = token.partition(":")
     size, _, name = rest.partition(":")
     if not re.fullmatch(r"[0-9a-f]{64}", sha) or not size.isdigit() or not (attachments_dir(data_dir) / sha).exists():
         raise DataError("attach", "kept_file", f"no stored file {token!r}")
-    return Evidence("file", filename=name or sha, sha256=sha, size=int(size))
+    return Attached("file", filename=name or sha, sha256=sha, size=int(size))
 
 
-def record(session: Session, decision: Decision, evidence: list[Evidence]) -> list[Attachment]:
+def record(session: Session, decision: Decision, evidence: list[Attached]) -> list[Attachment]:
     rows = [Attachment(decision_id=decision.id, kind=e.kind, url=e.url, filename=e.filename, sha256=e.sha256,
                        size=e.size, content_type=e.content_type) for e in evidence]
     session.add_all(rows)

@@ -40,7 +40,7 @@ from evidence.errors import DataError, EvidenceError
 from evidence.record import Assignment, Attachment, Decision, Proposal, Reviewer
 from frameworks import load_framework
 from review.assignments import Forbidden, is_author, require_routed
-from review.attachments import Evidence, record
+from review.attachments import Attached, record
 
 VERDICTS = ("accept", "change", "reject")
 ACTIONS = (*VERDICTS, "attach")
@@ -169,7 +169,7 @@ def routed_proposal(session: Session, proposal_id: int, reviewer: Reviewer) -> P
 # --- deciding -----------------------------------------------------------------------------------
 
 def decide(session: Session, proposal_id: int, reviewer: Reviewer, action: str, *, level: int | None = None,
-           reason: str = "", version: int | None = None, evidence: Sequence[Evidence] = ()) -> Decision:
+           reason: str = "", version: int | None = None, evidence: Sequence[Attached] = ()) -> Decision:
     """Record one decision, checking routing, the rounds and the version it was made from."""
     proposal = routed_proposal(session, proposal_id, reviewer)
     current = current_proposals(session, proposal.edition).get(_item_key(proposal))

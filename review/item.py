@@ -20,7 +20,7 @@ CONTEXT = 400  # characters of the snapshot shown either side of a quote
 
 
 @dataclass(frozen=True)
-class Passage:
+class QuotedPassage:
     """A citation: its quote marked inside a window of its snapshot's text."""
 
     citation_id: int
@@ -76,7 +76,7 @@ class ItemView:
     top: int
     rungs: list[RungView]
     next_rung: RungView | None
-    passages: list[Passage]
+    passages: list[QuotedPassage]
     state: ReviewState
     languages: list[str]
     other: Proposal | None
@@ -114,7 +114,7 @@ def load_item(session: Session, proposal_id: int, reviewer: Reviewer, lang: str 
     )
 
 
-def passages(session: Session, proposal: Proposal) -> list[Passage]:
+def passages(session: Session, proposal: Proposal) -> list[QuotedPassage]:
     chunk_ids = [c.chunk_id for c in proposal.citations]
     chunks = {c.id: c for c in session.scalars(select(Chunk).where(Chunk.id.in_(chunk_ids)))} if chunk_ids else {}
     snapshot_ids = {c.snapshot_id for c in chunks.values()}
@@ -128,7 +128,7 @@ def passages(session: Session, proposal: Proposal) -> list[Passage]:
     return out
 
 
-def _passage(citation, chunk: Chunk | None, snapshot: Snapshot | None) -> Passage:
+def _passage(citation, chunk: Chunk | None, snapshot: Snapshot | None) -> QuotedPassage:
     text = snapshot.text if snapshot else (chunk.text if chunk else "")
     span = locate(citation.quote, text, chunk.start if chunk and snapshot else 0)
     if span:
@@ -137,7 +137,7 @@ def _passage(citation, chunk: Chunk | None, snapshot: Snapshot | None) -> Passag
     else:  # not there verbatim: show the cited passage unmarked, so the reviewer sees what was cited
         lo, hi = (chunk.start, chunk.end) if chunk and snapshot else (0, len(text))
         start = end = lo
-    return Passage(
+    return QuotedPassage(
         citation_id=citation.id, chunk_id=citation.chunk_id, quote=citation.quote, verified=citation.verified,
         status=citation.status, status_reason=citation.status_reason or "",
         section=tuple(chunk.section or ()) if chunk else (), found=span is not None,

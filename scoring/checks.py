@@ -31,7 +31,7 @@ class PublishedRow:
 
 
 @dataclass(frozen=True)
-class Finding:
+class TableProblem:
     kind: str                        # duplicate-city | missing-city | total-not-sum-of-areas | rank-inconsistent-with-score
     city: str
     lines: list[int]
@@ -74,51 +74,51 @@ def _published_row(line: int, cells: dict[str, str], score_column: str, areas: l
     return PublishedRow(line, int(rank), cells["city"], number(score_column), {a: number(a) for a in areas})
 
 
-def check_table(rows: list[PublishedRow], tolerance: float = TOLERANCE, expected: list[str] | None = None) -> list[Finding]:
+def check_table(rows: list[PublishedRow], tolerance: float = TOLERANCE, expected: list[str] | None = None) -> list[TableProblem]:
     """Every problem found: cities listed twice or missing from `expected` (e.g. the cities of the
     report's total table), totals off the sum of areas, ranks the scores contradict."""
     return [*duplicate_cities(rows), *missing_cities(rows, expected or []),
             *totals_off_areas(rows, tolerance), *ranks_off_scores(rows)]
 
 
-def duplicate_cities(rows: list[PublishedRow]) -> list[Finding]:
+def duplicate_cities(rows: list[PublishedRow]) -> list[TableProblem]:
     by_city: dict[str, list[PublishedRow]] = {}
     for row in rows:
         by_city.setdefault(row.city, []).append(row)
     return [
-        Finding("duplicate-city", city, [r.line for r in listed],
+        TableProblem("duplicate-city", city, [r.line for r in listed],
                 f"{city} is listed {len(listed)} times: "
                 + "; ".join(f"line {r.line} rank {r.rank} score {shown(r.score)}" for r in listed))
         for city, listed in by_city.items() if len(listed) > 1
     ]
 
 
-def missing_cities(rows: list[PublishedRow], expected: list[str]) -> list[Finding]:
+def missing_cities(rows: list[PublishedRow], expected: list[str]) -> list[TableProblem]:
     listed = {r.city for r in rows}
-    return [Finding("missing-city", city, [], f"{city} is in the reference table but not in this one")
+    return [TableProblem("missing-city", city, [], f"{city} is in the reference table but not in this one")
             for city in dict.fromkeys(expected) if city not in listed]
 
 
-def totals_off_areas(rows: list[PublishedRow], tolerance: float) -> list[Finding]:
+def totals_off_areas(rows: list[PublishedRow], tolerance: float) -> list[TableProblem]:
     findings = []
     for row in rows:
         if not row.areas:
             continue
         areas_sum = sum(row.areas.values())
         if abs(row.score - areas_sum) > tolerance + 1e-9:
-            findings.append(Finding("total-not-sum-of-areas", row.city, [row.line],
+            findings.append(TableProblem("total-not-sum-of-areas", row.city, [row.line],
                                     f"total {shown(row.score)} but the areas sum to {shown(areas_sum)} "
                                     f"(off by {shown(abs(row.score - areas_sum))}, tolerance {tolerance})"))
     return findings
 
 
-def ranks_off_scores(rows: list[PublishedRow]) -> list[Finding]:
+def ranks_off_scores(rows: list[PublishedRow]) -> list[TableProblem]:
     """Ranks recomputed from the printed scores (ties sharing a rank, 1, 1, 3) against the printed ranks."""
     if not rows:
         return []
     expected = competition_ranks(np.array([r.score for r in rows]))
     return [
-        Finding("rank-inconsistent-with-score", row.city, [row.line],
+        TableProblem("rank-inconsistent-with-score", row.city, [row.line],
                 f"printed rank {row.rank} but score {shown(row.score)} ranks {int(rank)}")
         for row, rank in zip(rows, expected) if row.rank != rank
     ]

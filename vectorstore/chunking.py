@@ -22,7 +22,7 @@ _WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
-class Passage:
+class ChunkSpan:
     start: int
     end: int
     text: str
@@ -55,22 +55,22 @@ def _split_long(start: int, end: int, text: str, max_tokens: int) -> list[tuple[
 
 
 def chunk(text: str, language: str | None, max_tokens: int = MAX_TOKENS,
-          overlap_tokens: int = OVERLAP_TOKENS) -> list[Passage]:
+          overlap_tokens: int = OVERLAP_TOKENS) -> list[ChunkSpan]:
     """The text's passages, section by section (offsets stay those of the whole text)."""
-    out: list[Passage] = []
+    out: list[ChunkSpan] = []
     for section in sections(text):
         for p in _chunk_span(text, section.start, section.end, language, max_tokens, overlap_tokens):
-            out.append(Passage(p.start, p.end, p.text, section.path))
+            out.append(ChunkSpan(p.start, p.end, p.text, section.path))
     return out
 
 
 def _chunk_span(text: str, begin: int, finish: int, language: str | None, max_tokens: int,
-                overlap_tokens: int) -> list[Passage]:
+                overlap_tokens: int) -> list[ChunkSpan]:
     units: list[tuple[int, int]] = []
     for s, e in sentences(text[begin:finish], language):
         units.extend(_split_long(begin + s, begin + e, text, max_tokens))
     units = [(s, e) for s, e in units if text[s:e].strip()]
-    passages: list[Passage] = []
+    passages: list[ChunkSpan] = []
     i = 0
     while i < len(units):
         j, size = i, 0
@@ -92,9 +92,9 @@ def _chunk_span(text: str, begin: int, finish: int, language: str | None, max_to
     return passages
 
 
-def _passage(text: str, start: int, end: int) -> Passage:
+def _passage(text: str, start: int, end: int) -> ChunkSpan:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    return Passage(start, end, text[start:end])
+    return ChunkSpan(start, end, text[start:end])

@@ -138,12 +138,13 @@ def load_lexical(settings: Settings) -> tuple[LexicalIndex, ChunkFields]:
 
 
 def fuse(rankings: list[list[tuple[str, float]]], k: int = RRF_K) -> list[tuple[str, float]]:
-    """Weighted reciprocal rank fusion: each list adds weight/(k + rank) to the ids it ranks."""
+    """Weighted reciprocal rank fusion: each list adds weight/(k + rank) to the ids it ranks (ties broken
+    by id, so a search, and a proposal's evidence, is repeatable)."""
     scores: dict[str, float] = {}
     for ranking in rankings:
         for rank, (chunk_id, weight) in enumerate(ranking, 1):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda kv: -kv[1])
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def search(settings: Settings, query: str, k: int = 10, filters: Filters = Filters(), mode: Mode = "hybrid",

@@ -29,7 +29,7 @@ from review.proposer.cues import Cues, load_cues
 from review.proposer.status import DocumentVoice, document_voice, document_year, text_languages
 from review.proposer.untrusted import instruction_to_machines
 from vectorstore.chunking import approx_tokens
-from vectorstore.search import RRF_K, Filters, Hit, search
+from vectorstore.search import Filters, Hit, fuse, search
 
 BUDGET_TOKENS = 1500  # what one LLM prompt carries
 OFFLINE_BUDGET_TOKENS = 12000  # the offline rules cost nothing per token: they read far more
@@ -106,15 +106,6 @@ def queries_for(indicator: Indicator, city: City, cues: Cues | None = None) -> l
     return list(dict.fromkeys(queries))
 
 
-def fuse(rankings: list[list[str]]) -> list[str]:
-    """Reciprocal rank fusion of the queries' rankings (ties broken by chunk id, so a run is repeatable)."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, chunk_id in enumerate(ranking, 1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
-    return sorted(scores, key=lambda chunk_id: (-scores[chunk_id], chunk_id))
-
-
 def _overlaps(a: Hit, b: Hit) -> bool:
     """Two chunks of one snapshot sharing more than half of the shorter one."""
     if a.snapshot_id != b.snapshot_id:
@@ -161,7 +152,7 @@ def gather(settings: Settings, edition: str, city: City, indicator: Indicator, b
         found = search(settings, query.text, k, filters, query.mode)  # type: ignore[arg-type]
         hits.update((h.chunk_id, h) for h in found)
         rankings.append([h.chunk_id for h in found])
-    ranked = [hits[chunk_id] for chunk_id in fuse(rankings)]
+    ranked = [hits[chunk_id] for chunk_id, _ in fuse([[(c, 1.0) for c in ranking] for ranking in rankings])]
     kept, excluded = select(ranked, budget)
     passages = [Passage(h.chunk_id, h.snapshot_id, h.text, h.language, h.url, h.title,
                         h.published_on or h.snapshot_date, h.section) for h in kept]

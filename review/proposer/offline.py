@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from review.proposer.model import CitationOut, OfflineProposalOut
 from review.proposer.status import DocumentVoice, Judgement, judge, text_languages
 from vectorstore.chunking import approx_tokens
 from vectorstore.embeddings import get_embedder
+from vectorstore.search import query_vector
 from vectorstore.segment import sentences
 from vectorstore.store import ChunkStore
 
@@ -126,11 +126,6 @@ def _best_mention(terms: tuple[Term, ...], claim: str, passage: Passage, languag
             if judgement.status == "achieved":
                 return best
     return best
-
-
-@lru_cache(maxsize=1024)
-def query_vector(model: str, text: str) -> np.ndarray:
-    return get_embedder(model).query(text)
 
 
 def ladder_text(indicator: Indicator) -> str:

@@ -13,7 +13,7 @@ from evidence.errors import DataError, DataErrors
 from evidence.record import Proposal, Reviewer
 from frameworks import edition_ids
 from review.assignments import Forbidden, close_assignment, open_assignment, open_assignments
-from review.attachments import Evidence, kept_file, store_file, url_evidence
+from review.attachments import Attached, kept_file, store_file, url_evidence
 from review.auth import SignInFailed, authenticate
 from review.decisions import ACTIONS, STATUSES, Conflict, Refused, audit_log, decide
 from review.item import load_item
@@ -101,7 +101,7 @@ class Entered:
     level: str = ""
     reason: str = ""
     url: str = ""
-    kept: list[Evidence] = field(default_factory=list)
+    kept: list[Attached] = field(default_factory=list)
 
 
 def item_page(request: Request, me: Me, proposal_id: int, status_code: int = 200, error: str | None = None,
@@ -164,7 +164,7 @@ def _level(level: str, action: str) -> int | None:
         raise DataError("decision", "level", f"{level!r} is not a whole number") from None
 
 
-def _evidence(data_dir, action: str, url: str, file: UploadFile | None, kept: list[str], entered: Entered) -> list[Evidence]:
+def _evidence(data_dir, action: str, url: str, file: UploadFile | None, kept: list[str], entered: Entered) -> list[Attached]:
     """Store what is attached before deciding, so a lost conflict keeps the upload."""
     if action not in ACTIONS:
         raise DataError("decision", "action", f"{action!r} is not one of {', '.join(ACTIONS)}")
