@@ -1,7 +1,8 @@
-"""Reading data files (YAML) and validating them into the vocabulary, with errors that name the place."""
+"""Reading data files (YAML, CSV) and validating them into the vocabulary, with errors that name the place."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,6 +28,17 @@ def read_yaml(path: Path) -> dict:
     if not isinstance(data, dict):
         raise DataError(path, "", "expected a mapping at the top level")
     return data
+
+
+def read_csv(path: Path) -> list[dict]:
+    """The rows of a UTF-8 CSV file with a header line, as dicts."""
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f))
+    except FileNotFoundError:
+        raise DataError(path, "", "file not found") from None
+    except UnicodeDecodeError as e:
+        raise DataError(path, "", f"not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
 def validate(model: type[M], data: dict, path: Path, prefix: str = "") -> M:

@@ -7,13 +7,13 @@ any of its chunks is in the top k. Recall@k is reported for dense only, lexical 
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from urllib.parse import urlparse
 
 from sqlalchemy import select
 
 from evidence.database import session_scope
+from evidence.datafile import read_csv
 from evidence.errors import DataError
 from evidence.record import Page, Snapshot
 from evidence.settings import Settings
@@ -24,11 +24,7 @@ MODES = ("dense", "lexical", "hybrid")
 
 
 def read_gold(path: Path) -> list[dict]:
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            rows = list(csv.DictReader(f))
-    except FileNotFoundError:
-        raise DataError(path, "", "file not found") from None
+    rows = read_csv(path)
     for n, row in enumerate(rows, 2):
         for column in ("edition", "city", "indicator", "level", "documents"):
             if row.get(column) is None:

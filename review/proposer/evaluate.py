@@ -23,7 +23,6 @@ the lower: the strongest constant guess), the share of quotes found verbatim, an
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from evidence.database import session_scope
+from evidence.datafile import read_csv
 from evidence.errors import DataError
 from evidence.record import Chunk, Document, Proposal, Snapshot
 from evidence.settings import Settings
@@ -68,11 +68,7 @@ class Scored:
 
 
 def _read_csv(path: Path) -> list[dict]:
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            rows = list(csv.DictReader(f))
-    except FileNotFoundError:
-        raise DataError(path, "", "file not found") from None
+    rows = read_csv(path)
     if not rows:
         return rows
     columns = DOCUMENT_KEY if "doc" in rows[0] else CITY_KEY
