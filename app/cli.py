@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from evidence.errors import EvidenceError
+from evidence.errors import DataError, EvidenceError
 from evidence.output import JsonOption, console, emit_json, errors
 
 app = typer.Typer(help="Evidence for smart-city rankings: frameworks, cities, crawl, index, propose, review, score.",
@@ -58,22 +58,29 @@ def frameworks_list(as_json: bool = JsonOption) -> None:
     editions = load_all()
     if as_json:
         emit_json([{"id": e.id, "title": e.title, "published": e.published, "areas": [a.id for a in e.areas],
-                    "indicators": len(e.indicators), "draft_ladders": sum(i.draft for i in e.indicators)}
+                    "indicators": len(e.indicators), "draft_ladders": sum(i.draft for i in e.indicators),
+                    "languages": e.languages, "draft_translations": sorted(lang for lang, d in e.translations.items() if d)}
                    for e in editions])
         return
-    table = Table("edition", "title", "published", "areas", "indicators", "draft ladders")
+    table = Table("edition", "title", "published", "areas", "indicators", "draft ladders", "languages")
     for e in editions:
+        drafted = [f"{lang}*" if e.translations.get(lang) else lang for lang in e.languages]
         table.add_row(e.id, e.title.en, e.published, str(len(e.areas)), str(len(e.indicators)),
-                      str(sum(i.draft for i in e.indicators)))
+                      str(sum(i.draft for i in e.indicators)), " ".join(drafted))
     console.print(table)
+    console.print("languages: * marks a drafted translation (frameworks/translations/), for the author to confirm")
 
 
 @frameworks_app.command("show")
-def frameworks_show(edition: str, lang: str = typer.Option("en", help="en or zh"), as_json: bool = JsonOption) -> None:
+def frameworks_show(edition: str, lang: str = typer.Option("en", help="a language of the edition's ladders: en, zh "
+                                                                      "or a translation's (see `frameworks list`)"),
+                    as_json: bool = JsonOption) -> None:
     """Show an edition's indicators with their ladders, area by area."""
     from frameworks import load_framework
 
     e = load_framework(edition)
+    if lang not in e.languages:
+        raise DataError("--lang", lang, f"{edition}'s ladders are in {', '.join(e.languages)}")
     if as_json:
         emit_json(e)
         return
@@ -89,6 +96,8 @@ def frameworks_show(edition: str, lang: str = typer.Option("en", help="en or zh"
     console.print(table)
     tiers = ", ".join(f"{t.name.get(lang)} ≤{t.upto:g}%" for t in e.tiers)
     console.print(f"{len(e.indicators)} indicators in {len(e.areas)} areas. Tiers: {tiers}")
+    if e.translations.get(lang):
+        console.print(f"[yellow]{lang}: a drafted translation, for the author to confirm[/]")
 
 
 @cities_app.command("list")

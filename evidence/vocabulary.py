@@ -22,13 +22,19 @@ class Strict(BaseModel):
 
 
 class Text(Strict):
-    """A bilingual text: every framework string exists in English and Chinese."""
+    """A framework string: published in English and Chinese, and in the drafted translations of
+    `frameworks/translations/` (`other`, by language)."""
 
     en: NonEmpty
     zh: NonEmpty
+    other: dict[str, NonEmpty] = {}
 
     def get(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
+        """The text in `lang`; English when it has no translation into it."""
+        return self.zh if lang == "zh" else self.other.get(lang) or self.en
+
+    def has(self, lang: str) -> bool:
+        return lang in ("en", "zh") or lang in self.other
 
 
 # --- frameworks -------------------------------------------------------------------------------
@@ -100,6 +106,12 @@ class Edition(Strict):
     tiers: list[Tier] = Field(min_length=1)
     areas: list[Area] = Field(min_length=1)
     indicators: list[Indicator] = Field(min_length=1)
+    translations: dict[str, bool] = {}  # language -> still a draft (frameworks/translations/)
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages its ladders can be read in: the published two, then the translations."""
+        return ["en", "zh", *sorted(self.translations)]
 
     @field_validator("areas")
     @classmethod

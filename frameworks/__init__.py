@@ -12,6 +12,7 @@ from pathlib import Path
 from evidence.datafile import read_yaml, validate
 from evidence.errors import DataError
 from evidence.vocabulary import Edition
+from frameworks.translations import with_translations
 
 FRAMEWORKS_DIR = Path(__file__).resolve().parent
 
@@ -25,11 +26,16 @@ def edition_ids(directory: Path = FRAMEWORKS_DIR) -> list[str]:
 
 
 def read_framework(path: Path) -> Edition:
-    """Load and validate one framework file; a broken file raises naming the file and the field."""
-    edition = validate(Edition, read_yaml(path), path)
+    """Load and validate one framework file, then with its translations; a broken file (or translation)
+    raises naming the file and the field."""
+    data = read_yaml(path)
+    if "translations" in data:
+        raise DataError(path, "translations", "translations live in frameworks/translations/, not in the framework")
+    edition = validate(Edition, data, path)  # the framework alone first: its errors name its own fields
     if edition.id != path.stem:
         raise DataError(path, "id", f"edition id {edition.id!r} must match the file name {path.stem!r}")
-    return edition
+    translated = with_translations(data, edition.id, path.parent / "translations")
+    return validate(Edition, translated, path) if translated["translations"] else edition
 
 
 @cache

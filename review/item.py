@@ -51,6 +51,7 @@ class RungView:
     proposed: bool
     on_table: bool
     next: bool
+    local: str | None = None  # the rung in the city's language, when the ladder is translated into it
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class ItemView:
     edition_title: str
     indicator_name: str
     draft_ladder: bool
+    ladder_language: str | None  # the city's language the rungs are also shown in
+    draft_translation: bool  # that translation is a draft the author has not confirmed
     top: int
     rungs: list[RungView]
     next_rung: RungView | None
@@ -93,16 +96,19 @@ def load_item(session: Session, proposal_id: int, reviewer: Reviewer, lang: str 
     indicator = framework.indicator(proposal.indicator)
     decisions = decisions_of(session, [proposal.id])[proposal.id]
     state = review_state(proposal.level, decisions)
-    rungs = [RungView(r.level, r.text.get(lang), r.level == proposal.level, r.level == state.on_table,
-                      r.level == state.on_table + 1) for r in indicator.rungs]
     registry = {c.id: c for c in load_registry().cities}
     city = registry.get(proposal.city)
+    local = city.languages[0] if city and city.languages[0] != lang and indicator.name.has(city.languages[0]) else None
+    rungs = [RungView(r.level, r.text.get(lang), r.level == proposal.level, r.level == state.on_table,
+                      r.level == state.on_table + 1, r.text.get(local) if local else None) for r in indicator.rungs]
     return ItemView(
         proposal=proposal,
         city_name=(city.name.zh if lang == "zh" else city.name.en) if city else proposal.city,
         edition_title=framework.title.get(lang),
         indicator_name=indicator.name.get(lang),
         draft_ladder=indicator.draft,
+        ladder_language=local,
+        draft_translation=bool(local and framework.translations.get(local)),
         top=indicator.top,
         rungs=rungs,
         next_rung=next((r for r in rungs if r.next), None),

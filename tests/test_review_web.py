@@ -142,6 +142,18 @@ def test_an_item_not_routed_to_the_reviewer_is_forbidden(lite_app):
 
 # --- the item and deciding ----------------------------------------------------------------------
 
+def test_the_item_page_shows_the_ladder_in_the_citys_language_too(lite_app):
+    from frameworks import load_framework
+
+    arab = load_framework("arab-2024")
+    assert "ar" in arab.languages, "the Arabic ladder ships with arab-2024"
+    page = signed_in(lite_app, "amal").get(f"/items/{lite_app.seeded.cairo_5g}").text
+    five_g = arab.indicator("wireless-network").rung(2).text
+    assert five_g.en in page and f'<span class="rung-local" lang="ar" dir="auto">{five_g.get("ar")}</span>' in page
+    assert ("draft translation" in page) == arab.translations["ar"]
+
+
+
 def test_the_item_page_marks_the_quote_in_its_snapshot(lite_app):
     page = signed_in(lite_app, "amal").get(f"/items/{lite_app.seeded.cairo_5g}").text
     assert f'<mark class="quote">{CAIRO_QUOTE}</mark>' in page
