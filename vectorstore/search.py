@@ -147,40 +147,92 @@ def fuse(rankings: list[list[tuple[str, float]]], k: int = RRF_K) -> list[tuple[
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One query of a batch: its text, how many hits, and how it is searched."""
+
+    text: str
+    k: int = 10
+    mode: Mode = "hybrid"
+
+
 def search(settings: Settings, query: str, k: int = 10, filters: Filters = Filters(), mode: Mode = "hybrid",
            model: str | None = None) -> list[Hit]:
-    depth = max(50, 5 * k)
-    dense: list[tuple[str, float]] = []    # (chunk id, weight in fusion)
-    lexical: list[tuple[str, float]] = []
-    if mode in ("hybrid", "dense"):
-        embedder = get_embedder(model or settings.embedding_model)
-        store = ChunkStore.open(settings, embedder.name, embedder.dim)
-        vector = query_vector(embedder.name, query)
-        dense = [(cid, 1.0) for cid, _ in store.query(vector, depth, filters.where(), filters.history)]
-    if mode in ("hybrid", "lexical"):
-        index, fields = load_lexical(settings)
-        allowed = filters.mask(fields)
-        lexical = [(cid, coverage ** 2) for cid, _, coverage in index.search(query, depth, allowed, filters.language)] \
-            if allowed.any() else []
-    fused = fuse([r for r in (dense, lexical) if r])[:k]
-    return _hits(settings, query, fused, {c: n for n, (c, _) in enumerate(dense, 1)},
-                 {c: n for n, (c, _) in enumerate(lexical, 1)})
+    return search_many(settings, [Ask(query, k, mode)], filters, model, highlight=True)[0]
 
 
-def _hits(settings, query, fused, dense_rank, lexical_rank) -> list[Hit]:
-    if not fused:
-        return []
+def search_many(settings: Settings, asks: list[Ask], filters: Filters = Filters(), model: str | None = None,
+                highlight: bool = False) -> list[list[Hit]]:
+    """Many queries under one filter (the proposer asks dozens per question): the filter's mask is
+    computed once, the dense queries go to Chroma in one call, and the record is read once for every
+    hit. Highlights (query terms marked in each hit) cost a word segmentation per hit: only on request."""
+    dense = _dense(settings, asks, filters, model)
+    lexical = _lexical_rankings(settings, asks, filters)
+    fused = [fuse([r for r in (d, lx) if r])[:ask.k] for ask, d, lx in zip(asks, dense, lexical)]
+    rows = _rows(settings, {cid for ranking in fused for cid, _ in ranking})
+    return [_hits(rows, ask.text if highlight else None, ranking, d, lx)
+            for ask, ranking, d, lx in zip(asks, fused, dense, lexical)]
+
+
+def _depth(k: int) -> int:
+    return max(50, 5 * k)
+
+
+def _dense(settings: Settings, asks: list[Ask], filters: Filters, model: str | None) -> list[list[tuple[str, float]]]:
+    """Each ask's dense ranking as (chunk id, weight in fusion); empty for lexical asks."""
+    wanted = [n for n, ask in enumerate(asks) if ask.mode in ("hybrid", "dense")]
+    out: list[list[tuple[str, float]]] = [[] for _ in asks]
+    if not wanted:
+        return out
+    embedder = get_embedder(model or settings.embedding_model)
+    store = ChunkStore.open(settings, embedder.name, embedder.dim)
+    vectors = [query_vector(embedder.name, asks[n].text) for n in wanted]
+    depth = max(_depth(asks[n].k) for n in wanted)
+    for n, found in zip(wanted, store.query_many(vectors, depth, filters.where(), filters.history)):
+        out[n] = [(cid, 1.0) for cid, _ in found[:_depth(asks[n].k)]]
+    return out
+
+
+def _lexical_rankings(settings: Settings, asks: list[Ask], filters: Filters) -> list[list[tuple[str, float]]]:
+    """Each ask's BM25 ranking, a vote weighted by the squared share of the query's terms it holds."""
+    out: list[list[tuple[str, float]]] = [[] for _ in asks]
+    if not any(ask.mode in ("hybrid", "lexical") for ask in asks):
+        return out
+    index, fields = load_lexical(settings)
+    allowed = filters.mask(fields)
+    if not allowed.any():
+        return out
+    for n, ask in enumerate(asks):
+        if ask.mode in ("hybrid", "lexical"):
+            out[n] = [(cid, coverage ** 2) for cid, _, coverage in
+                      index.search(ask.text, _depth(ask.k), allowed, filters.language)]
+    return out
+
+
+_SNAPSHOT_FIELDS = (Snapshot.id, Snapshot.language, Snapshot.title, Snapshot.url, Snapshot.fetched_at,
+                    Snapshot.published_on)  # never its text: a long report would be read once per hit
+
+
+def _rows(settings: Settings, chunk_ids: set[str]) -> dict[str, tuple]:
+    if not chunk_ids:
+        return {}
     with session_scope(settings.database) as session:
-        rows = {c.id: (c, s, d) for c, s, d in session.execute(
-            select(Chunk, Snapshot, Document).join(Snapshot, Chunk.snapshot_id == Snapshot.id)
-            .join(Document, Snapshot.document_id == Document.id).where(Chunk.id.in_([cid for cid, _ in fused])))}
+        return {row[0].id: row for row in session.execute(
+            select(Chunk, *_SNAPSHOT_FIELDS, Document.city).join(Snapshot, Chunk.snapshot_id == Snapshot.id)
+            .join(Document, Snapshot.document_id == Document.id).where(Chunk.id.in_(sorted(chunk_ids))))}
+
+
+def _hits(rows: dict[str, tuple], query: str | None, fused: list[tuple[str, float]],
+          dense: list[tuple[str, float]], lexical: list[tuple[str, float]]) -> list[Hit]:
+    dense_rank = {c: n for n, (c, _) in enumerate(dense, 1)}
+    lexical_rank = {c: n for n, (c, _) in enumerate(lexical, 1)}
     hits = []
     for chunk_id, score in fused:
         if chunk_id not in rows:
             continue  # indexed in Chroma but gone from this record (another database): skip, never invent
-        c, s, d = rows[chunk_id]
+        c, snapshot_id, language, title, url, fetched_at, published_on, city = rows[chunk_id]
         hits.append(Hit(chunk_id, score, dense_rank.get(chunk_id), lexical_rank.get(chunk_id), c.text,
-                        term_matches(query, c.text, c.language), c.start, c.end, d.city, s.language, s.title,
-                        s.url, s.id, s.fetched_at.date().isoformat(),
-                        s.published_on.isoformat() if s.published_on else None, tuple(c.section or ())))
+                        term_matches(query, c.text, c.language) if query else [], c.start, c.end, city, language,
+                        title, url, snapshot_id, fetched_at.date().isoformat(),
+                        published_on.isoformat() if published_on else None, tuple(c.section or ())))
     return hits

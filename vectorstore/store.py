@@ -91,14 +91,20 @@ class ChunkStore:
         self.collection.delete(ids=ids)
 
     def query(self, vector: np.ndarray, k: int, where: dict | None, history: bool = False) -> list[tuple[str, float]]:
-        found: list[tuple[str, float]] = []
+        return self.query_many([vector], k, where, history)[0]
+
+    def query_many(self, vectors: list[np.ndarray], k: int, where: dict | None,
+                   history: bool = False) -> list[list[tuple[str, float]]]:
+        """The top k (chunk id, similarity) of each vector, in one Chroma call per collection."""
+        found: list[list[tuple[str, float]]] = [[] for _ in vectors]
         for collection in (self.collection, self.history) if history else (self.collection,):
             count = collection.count()
-            if count:
-                got: Any = collection.query(query_embeddings=[vector.tolist()], n_results=min(k, count), where=where,
-                                       include=["distances"])
-                found += [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
-        return sorted(found, key=lambda hit: -hit[1])[:k]
+            if count and vectors:
+                got: Any = collection.query(query_embeddings=[v.tolist() for v in vectors], n_results=min(k, count),
+                                            where=where, include=["distances"])
+                for n, (ids, distances) in enumerate(zip(got["ids"], got["distances"])):
+                    found[n] += [(i, 1.0 - d) for i, d in zip(ids, distances)]
+        return [sorted(hits, key=lambda hit: -hit[1])[:k] for hits in found]
 
     def count(self) -> int:
         return self.collection.count()

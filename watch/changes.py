@@ -18,7 +18,6 @@ import re
 from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import cast
 
 import numpy as np
 
@@ -26,7 +25,7 @@ from evidence.settings import Settings
 from evidence.vocabulary import City, Indicator
 from review.proposer.evidence import queries_for
 from vectorstore.embeddings import get_embedder
-from vectorstore.search import Filters, Mode, query_vector, search
+from vectorstore.search import Ask, Filters, query_vector, search_many
 
 DIGITS = re.compile(r"\d+(?:[.,:/\-]\d+)*")
 MIN_WORDS = 4          # a shorter line is a menu entry or a label, not a policy paragraph
@@ -134,8 +133,5 @@ def in_evidence(settings: Settings, edition: str, city: City, indicator: Indicat
                 changed: list[ChangedText]) -> bool:
     """Is a changed paragraph among the city's hits for one of this indicator's (or its rungs') queries?"""
     filters = Filters(city=city.id, edition=edition, history=True)  # removed text lives in superseded snapshots
-    for query in queries_for(indicator, city):
-        hits = search(settings, query.text, PER_QUERY, filters, mode=cast(Mode, query.mode))  # a Query's mode is one
-        if any(c.touched_by(hit) for hit in hits for c in changed):
-            return True
-    return False
+    asks = [Ask(q.text, PER_QUERY, q.mode) for q in queries_for(indicator, city)]
+    return any(c.touched_by(hit) for hits in search_many(settings, asks, filters) for hit in hits for c in changed)

@@ -29,7 +29,7 @@ from review.proposer.cues import Cues, load_cues
 from review.proposer.status import DocumentVoice, document_voice, document_year, text_languages
 from review.proposer.untrusted import instruction_to_machines
 from vectorstore.chunking import approx_tokens
-from vectorstore.search import Filters, Hit, fuse, search
+from vectorstore.search import Ask, Filters, Hit, Mode, fuse, search_many
 
 BUDGET_TOKENS = 1500  # what one LLM prompt carries
 OFFLINE_BUDGET_TOKENS = 12000  # the offline rules cost nothing per token: they read far more
@@ -41,7 +41,7 @@ PER_TERM = 12  # passages per cue-term query
 class Query:
     text: str
     language: str  # the language it is written in
-    mode: str = "hybrid"
+    mode: Mode = "hybrid"
 
 
 @dataclass(frozen=True)
@@ -146,10 +146,8 @@ def gather(settings: Settings, edition: str, city: City, indicator: Indicator, b
     queries = queries_for(indicator, city, cues)
     hits: dict[str, Hit] = {}
     rankings: list[list[str]] = []
-    filters = Filters(city=city.id, document=document)
-    for query in queries:
-        k = PER_TERM if query.mode == "lexical" else per_query
-        found = search(settings, query.text, k, filters, query.mode)  # type: ignore[arg-type]
+    asks = [Ask(q.text, PER_TERM if q.mode == "lexical" else per_query, q.mode) for q in queries]
+    for found in search_many(settings, asks, Filters(city=city.id, document=document)):
         hits.update((h.chunk_id, h) for h in found)
         rankings.append([h.chunk_id for h in found])
     ranked = [hits[chunk_id] for chunk_id, _ in fuse([[(c, 1.0) for c in ranking] for ranking in rankings])]
