@@ -76,7 +76,8 @@ def main() -> None:
         new = timed(batched, settings, edition, cities, args.repeat)
     print(f"one city x 11 indicators ({', '.join(c.id for c in cities)}, {args.repeat} rounds), median seconds:")
     print(f"  one search a query (baseline): {statistics.median(base):.3f} s")
-    print(f"  gather with search_many:        {statistics.median(new):.3f} s   ({statistics.median(base) / statistics.median(new):.1f}x)")
+    ratio = statistics.median(base) / statistics.median(new)
+    print(f"  gather with search_many:        {statistics.median(new):.3f} s   ({ratio:.1f}x)")
 
 
 if __name__ == "__main__":
