@@ -11,10 +11,11 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, STATUS_REASON, seed
+from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, RIYADH_NEW, RIYADH_OLD, STATUS_REASON, seed
 from test_review_web import free_port
 
 from frameworks import load_framework
@@ -122,5 +123,30 @@ def test_each_quote_shows_what_was_checked_and_its_status_in_english_and_chinese
             expect(citation.locator(".badge.ok").first).to_have_text("引文原文已找到")
             expect(citation.locator(".badge.status")).to_have_text("已实现：可支撑该等级")
             expect(citation.locator(".status-reason")).to_contain_text("判定依据")
+        finally:
+            browser.close()
+
+
+def test_the_author_filters_the_documents_opens_one_and_reads_the_coloured_diff(served):
+    url, _ = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            sign_in(page, url, "lead")
+            page.click("nav a[href='/documents']")
+            page.select_option("#city", "riyadh")
+            page.click("form.filters button[type=submit]")
+            rows = page.locator("table.documents tbody tr")
+            expect(rows).to_have_count(1)
+            with page.expect_download() as download:
+                page.click("#export-csv")
+            assert "riyadh" in Path(download.value.path()).read_text(encoding="utf-8")
+            rows.first.locator("a").click()
+            page.click("a.diff-link")
+            expect(page.locator(".diff .add")).to_contain_text(RIYADH_NEW)
+            expect(page.locator(".diff .del")).to_contain_text(RIYADH_OLD)
+            color = page.locator(".diff .add").first.evaluate("e => getComputedStyle(e).backgroundColor")
+            assert color == "rgb(230, 255, 236)"  # coloured, from the app's stylesheet
         finally:
             browser.close()

@@ -3,6 +3,7 @@ a seeded record on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -17,11 +18,11 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import select
-from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, seed
+from test_review_record import CAIRO_QUOTE, EDITION, PASSWORD, RIYADH_NEW, RIYADH_OLD, seed
 
 from app.web import create_app
 from evidence.database import session_scope
-from evidence.record import Attachment, Decision
+from evidence.record import Attachment, Decision, Document, Snapshot
 from evidence.settings import Settings
 
 
@@ -352,3 +353,40 @@ def test_every_message_has_english_and_chinese_and_a_gap_is_named(tmp_path):
     broken.write_text(CATALOGUE.read_text(encoding="utf-8") + 'half_done: {en: "Only English"}\n', encoding="utf-8")
     with pytest.raises(DataError, match="half_done: missing text in zh"):
         catalogue(broken)
+
+
+# --- the corpus: documents, versions, diffs -----------------------------------------------------
+
+
+def riyadh_document(database: str) -> tuple[int, list[int]]:
+    with session_scope(database) as s:
+        doc = s.scalars(select(Document).where(Document.city == "riyadh")).one()
+        return doc.id, [snap.id for snap in s.scalars(select(Snapshot).where(Snapshot.document_id == doc.id)
+                                                       .order_by(Snapshot.id))]
+
+
+def test_documents_are_listed_filtered_by_facets_and_exported(lite_app):
+    lead = signed_in(lite_app, "lead")
+    page = lead.get("/documents").text
+    assert '<option value="riyadh"' in page and '<option value="ar"' in page  # facets come from the data
+    assert page.count("<tr data-document=") >= 4
+    riyadh = lead.get("/documents", params={"city": "riyadh"}).text
+    assert riyadh.count("<tr data-document=") == 1 and ">2</td></tr>" in riyadh  # its two versions
+    unknown = lead.get("/documents", params={"city": "atlantis"})
+    assert unknown.status_code == 400 and "atlantis" in unknown.text and "known: " in unknown.text
+    assert lead.get("/documents", params={"since": "yesterday"}).status_code == 400
+    exported = lead.get("/documents", params={"city": "riyadh", "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert exported.headers["content-type"].startswith("text/csv") and [r["city"] for r in rows] == ["riyadh"]
+    assert lead.get("/documents", params={"format": "json"}).json()[0]["id"]
+
+
+def test_a_document_shows_its_versions_and_the_diff_between_them(lite_app):
+    lead = signed_in(lite_app, "lead")
+    doc, (old, new) = riyadh_document(lite_app.settings.database)
+    page = lead.get(f"/documents/{doc}").text
+    assert f'href="/documents/{doc}/diff?old={old}&amp;new={new}"' in page and RIYADH_NEW in page
+    diff = lead.get(f"/documents/{doc}/diff", params={"old": old, "new": new}).text
+    assert f'<div class="del">-{RIYADH_OLD}</div>' in diff and f'<div class="add">+{RIYADH_NEW}</div>' in diff
+    assert lead.get("/documents/99999").status_code == 404
+    assert lead.get(f"/documents/{doc}/diff", params={"old": old, "new": 99999}).status_code == 404

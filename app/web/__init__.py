@@ -18,13 +18,14 @@ from starlette.middleware.sessions import SessionMiddleware
 from app.web import ranking, watch
 from evidence.settings import Settings
 from review.auth import session_secret
-from review.web import pages, reports
+from review.web import corpus, pages, reports
 from review.web.base import ERROR_PAGES, HERE, SECURITY_HEADERS, Config, SignInRequired, error_page
 from review.web.i18n import catalogue
 from watch.report import NoSuchPass
 
 # the layers above review add their own: a stale link to a watch pass is a page not found
-APP_ERROR_PAGES = (*ERROR_PAGES, (NoSuchPass, 404, "not_found_title", None))
+APP_ERROR_PAGES = (*ERROR_PAGES, (NoSuchPass, 404, "not_found_title", None),
+                   (corpus.NoSuchDocument, 404, "not_found_title", None))
 
 
 def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
@@ -34,7 +35,7 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie="evidence_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for router in (pages.router, reports.router, ranking.router, watch.router):
+    for router in (pages.router, reports.router, corpus.router, ranking.router, watch.router):
         app.include_router(router)
 
     @app.middleware("http")

@@ -1,0 +1,124 @@
+"""The author's corpus in the browser: the collected documents, each one's snapshots, and the coloured
+diff between two of them; the list downloads as CSV or JSON.
+
+Filters are chosen from the data (the cities and languages collected): a value the data does not hold
+is an error on the page, never a silently empty list.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+from datetime import date
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from collector.documents import list_documents
+from evidence.database import session_scope
+from evidence.errors import DataError
+from evidence.record import Document, Snapshot
+from review.web.base import config, render
+from review.web.session import Me, signed_in
+
+router = APIRouter()
+
+
+class NoSuchDocument(DataError):
+    def __init__(self, what: str):
+        super().__init__("document", what, "no such document or snapshot")
+EXPORT_COLUMNS = ("id", "city", "title", "language", "published_on", "fetched_at", "snapshots", "chars", "urls")
+DIFF_CONTEXT = 3  # unchanged lines shown around each change
+
+
+def _day(field: str, value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise DataError(field, value, "not a date (YYYY-MM-DD)") from None
+
+
+def _chosen(field: str, value: str, known: list[str]) -> str | None:
+    if value and value not in known:
+        raise DataError(field, value, f"no documents of that {field}; known: {', '.join(known) or 'none'}")
+    return value or None
+
+
+def documents(session, city: str, language: str, since: str, until: str, text: str) -> tuple[list[dict], dict]:
+    """The documents the filters keep, and the facets to choose them from."""
+    rows = list_documents(session)
+    facets = {"city": sorted({r["city"] for r in rows}), "language": sorted({r["language"] or "" for r in rows} - {""})}
+    wanted_city, wanted_language = _chosen("city", city, facets["city"]), _chosen("language", language, facets["language"])
+    start, end = _day("since", since), _day("until", until)
+    needle = text.strip().casefold()
+
+    def keep(r: dict) -> bool:
+        day = (r["published_on"] or r["fetched_at"].date())
+        return ((not wanted_city or r["city"] == wanted_city) and (not wanted_language or r["language"] == wanted_language)
+                and (not start or day >= start) and (not end or day <= end)
+                and (not needle or needle in (r["title"] or "").casefold() or any(needle in u for u in r["urls"])))
+
+    return [r for r in rows if keep(r)], facets
+
+
+def export(rows: list[dict], fmt: str, name: str) -> Response:
+    if fmt == "json":
+        body = json.dumps([{c: r.get(c) for c in EXPORT_COLUMNS} for r in rows], default=str, ensure_ascii=False)
+        return Response(body, media_type="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for r in rows:
+        writer.writerow([" ".join(r[c]) if c == "urls" else r.get(c) for c in EXPORT_COLUMNS])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+@router.get("/documents")
+def documents_page(request: Request, me: Me = Depends(signed_in), city: str = "", language: str = "",
+                   since: str = "", until: str = "", q: str = "", format: str = ""):
+    if format not in ("", "csv", "json"):
+        raise DataError("format", format, "csv or json")
+    with session_scope(config(request).settings.database) as session:
+        rows, facets = documents(session, city, language, since, until, q)
+    if format:
+        return export(rows, format, "documents")
+    return render(request, "documents.html", rows=rows, facets=facets, city=city, language_filter=language,
+                  since=since, until=until, q=q)
+
+
+@router.get("/documents/{document_id}")
+def document_page(request: Request, document_id: int, me: Me = Depends(signed_in)):
+    with session_scope(config(request).settings.database) as session:
+        doc = session.get(Document, document_id)
+        if doc is None or not doc.snapshots:
+            raise NoSuchDocument(f"#{document_id}")
+        snapshots = [{"id": s.id, "url": s.url, "fetched_at": s.fetched_at, "title": s.title, "language": s.language,
+                      "chars": len(s.text)} for s in doc.snapshots]
+        latest = doc.snapshots[-1]
+        return render(request, "document.html", doc=doc, snapshots=snapshots, latest=latest)
+
+
+@router.get("/documents/{document_id}/diff")
+def diff_page(request: Request, document_id: int, old: int, new: int, me: Me = Depends(signed_in)):
+    with session_scope(config(request).settings.database) as session:
+        pair = [session.get(Snapshot, i) for i in (old, new)]
+        if any(s is None or s.document_id != document_id for s in pair):
+            raise NoSuchDocument(f"#{document_id}, snapshots {old} and {new}")
+        before, after = pair
+        lines = coloured_diff(before.text, after.text) if before and after else []
+        return render(request, "diff.html", document_id=document_id, old=before, new=after, lines=lines)
+
+
+def coloured_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """(kind, line) for the changed lines and their context: kind is `add`, `del`, `hunk` or `same`."""
+    out = []
+    for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=DIFF_CONTEXT):
+        if line.startswith(("---", "+++")):
+            continue
+        kind = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
+        out.append((kind, line))
+    return out
