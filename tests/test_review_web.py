@@ -337,10 +337,15 @@ def test_evidence_search_finds_and_marks_the_seeded_passage(sqlite_url, tmp_path
         client = signed_in(running, "amal")
         page = client.get("/search", params={"q": "gigabit fibre households", "city": "cairo"}).text
         empty = client.get("/search", params={"q": "gigabit fibre households", "city": "riyadh", "language": "en"}).text
-    hits = re.findall(r'<article class="hit">', page)
-    assert hits and "http://127.0.0.1:9/cairo/fibre.html" in page.split('<article class="hit">')[1]
-    assert "<mark>gigabit</mark>" in page
-    assert "Nothing found." in empty
+        later = client.get("/search", params={"q": "gigabit fibre households", "since": "2030-01-01"}).text
+        unknown = client.get("/search", params={"q": "fibre", "city": "atlantis"})
+        exported = client.get("/search", params={"q": "gigabit fibre households", "city": "cairo", "format": "csv"})
+    groups = page.split('<section class="document-hits"')[1:]
+    assert groups and "http://127.0.0.1:9/cairo/fibre.html" in groups[0] and 'href="/documents/' in groups[0]
+    assert "<mark>gigabit</mark>" in page and re.search(r'id="count">\d+ passages · \d+ documents', page)
+    assert "Nothing found." in empty and "Nothing found." in later  # the date filter applies
+    assert unknown.status_code == 400 and "atlantis" in unknown.text
+    assert exported.headers["content-type"].startswith("text/csv") and "cairo/fibre.html" in exported.text
 
 
 def test_every_message_has_english_and_chinese_and_a_gap_is_named(tmp_path):

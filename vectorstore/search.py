@@ -115,6 +115,7 @@ class Hit:
     snapshot_date: str
     published_on: str | None = None
     section: tuple[str, ...] = ()  # the headings the passage sits under, the outermost first
+    document_id: int | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -210,7 +211,7 @@ def _lexical_rankings(settings: Settings, asks: list[Ask], filters: Filters) -> 
 
 
 _SNAPSHOT_FIELDS = (Snapshot.id, Snapshot.language, Snapshot.title, Snapshot.url, Snapshot.fetched_at,
-                    Snapshot.published_on)  # never its text: a long report would be read once per hit
+                    Snapshot.published_on, Snapshot.document_id)  # never its text: a long report would be read once per hit
 
 
 def _rows(settings: Settings, chunk_ids: set[str]) -> dict[str, tuple]:
@@ -230,9 +231,9 @@ def _hits(rows: dict[str, tuple], query: str | None, fused: list[tuple[str, floa
     for chunk_id, score in fused:
         if chunk_id not in rows:
             continue  # indexed in Chroma but gone from this record (another database): skip, never invent
-        c, snapshot_id, language, title, url, fetched_at, published_on, city = rows[chunk_id]
+        c, snapshot_id, language, title, url, fetched_at, published_on, document_id, city = rows[chunk_id]
         hits.append(Hit(chunk_id, score, dense_rank.get(chunk_id), lexical_rank.get(chunk_id), c.text,
                         term_matches(query, c.text, c.language) if query else [], c.start, c.end, city, language,
                         title, url, snapshot_id, fetched_at.date().isoformat(),
-                        published_on.isoformat() if published_on else None, tuple(c.section or ())))
+                        published_on.isoformat() if published_on else None, tuple(c.section or ()), document_id))
     return hits

@@ -33,14 +33,14 @@ EXPORT_COLUMNS = ("id", "city", "title", "language", "published_on", "fetched_at
 DIFF_CONTEXT = 3  # unchanged lines shown around each change
 
 
-def _day(field: str, value: str) -> date | None:
+def date_field(field: str, value: str) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
         raise DataError(field, value, "not a date (YYYY-MM-DD)") from None
 
 
-def _chosen(field: str, value: str, known: list[str]) -> str | None:
+def chosen_facet(field: str, value: str, known: list[str]) -> str | None:
     if value and value not in known:
         raise DataError(field, value, f"no documents of that {field}; known: {', '.join(known) or 'none'}")
     return value or None
@@ -49,9 +49,10 @@ def _chosen(field: str, value: str, known: list[str]) -> str | None:
 def documents(session, city: str, language: str, since: str, until: str, text: str) -> tuple[list[dict], dict]:
     """The documents the filters keep, and the facets to choose them from."""
     rows = list_documents(session)
-    facets = {"city": sorted({r["city"] for r in rows}), "language": sorted({r["language"] or "" for r in rows} - {""})}
-    wanted_city, wanted_language = _chosen("city", city, facets["city"]), _chosen("language", language, facets["language"])
-    start, end = _day("since", since), _day("until", until)
+    facets = {"city": sorted({r["city"] for r in rows}),
+              "language": sorted({r["language"] or "" for r in rows} - {""})}
+    wanted_city, wanted_language = chosen_facet("city", city, facets["city"]), chosen_facet("language", language, facets["language"])
+    start, end = date_field("since", since), date_field("until", until)
     needle = text.strip().casefold()
 
     def keep(r: dict) -> bool:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
 from evidence.database import session_scope
-from evidence.errors import EvidenceError
+from evidence.errors import DataError, EvidenceError
 from frameworks import edition_ids
 from review.agreement import progress
 from review.web.base import config, render
+from review.web.corpus import chosen_facet, date_field, documents
 from review.web.pages import editions_in_review
 from review.web.session import Me, signed_in
+from vectorstore.search import Filters, Hit, search
 
 router = APIRouter()
 
@@ -22,22 +29,65 @@ def edition_choice(session, edition: str) -> tuple[str, list[str]]:
     return (edition if edition in known else (reviewed or known)[0]), (reviewed or known)
 
 
+SEARCH_DEPTH = 100  # passages asked of the index per search, then grouped by document
+DOCUMENTS_PER_PAGE = 10
+SEARCH_EXPORT = ("document_id", "snapshot_id", "chunk_id", "city", "language", "title", "url", "snapshot_date",
+                 "published_on", "score", "text")
+
+
 @router.get("/search")
 def search_page(request: Request, me: Me = Depends(signed_in), q: str = "", city: str = "", edition: str = "",
-                evidence_language: str = Query("", alias="language")):
+                evidence_language: str = Query("", alias="language"), since: str = "", until: str = "",
+                page: int = 1, format: str = ""):
+    if format not in ("", "csv", "json"):
+        raise DataError("format", format, "csv or json")
+    settings = config(request).settings
+    with session_scope(settings.database) as session:
+        _, facets = documents(session, "", "", "", "", "")
+    filters = Filters(city=chosen_facet("city", city, facets["city"]), edition=edition or None,
+                      language=chosen_facet("language", evidence_language, facets["language"]),
+                      since=date_field("since", since), until=date_field("until", until))
     hits, error = [], None
     if q.strip():
-        from vectorstore.search import Filters, search
-
-        filters = Filters(city=city or None, edition=edition or None, language=evidence_language or None)
         try:
-            hits = search(config(request).settings, q, k=20, filters=filters)
+            hits = search(settings, q, k=SEARCH_DEPTH, filters=filters)
         except EvidenceError as e:
             error = str(e)
         except Exception as e:  # an index that was never built: say so rather than fail the page
             error = f"{type(e).__name__}: {e}"
+    if format:
+        return _export(hits, format)
+    groups = by_document(hits)
+    page = max(1, page)
+    shown = groups[(page - 1) * DOCUMENTS_PER_PAGE:page * DOCUMENTS_PER_PAGE]
     return render(request, "search.html", q=q, city=city, edition=edition, language_filter=evidence_language,
-                  hits=[(h, _segments(h.text, h.highlights)) for h in hits], error=error)
+                  since=since, until=until, facets=facets, error=error, page=page, hits_count=len(hits),
+                  documents_count=len(groups), pages=(len(groups) + DOCUMENTS_PER_PAGE - 1) // DOCUMENTS_PER_PAGE,
+                  groups=[(first, [(h, _segments(h.text, h.highlights)) for h in group]) for first, group in shown])
+
+
+def by_document(hits: list[Hit]) -> list[tuple[Hit, list[Hit]]]:
+    """Hits grouped by document in the order of each document's best hit; overlapping chunks of one
+    snapshot are shown once (the better one)."""
+    groups: dict[int | str, list[Hit]] = {}
+    for hit in hits:
+        group = groups.setdefault(hit.document_id if hit.document_id is not None else hit.url, [])
+        if not any(h.snapshot_id == hit.snapshot_id and h.start < hit.end and hit.start < h.end for h in group):
+            group.append(hit)
+    return [(group[0], group) for group in groups.values()]
+
+
+def _export(hits: list[Hit], fmt: str) -> Response:
+    rows = [{c: getattr(h, c) for c in SEARCH_EXPORT} for h in hits]
+    if fmt == "json":
+        return Response(json.dumps(rows, ensure_ascii=False), media_type="application/json",
+                        headers={"Content-Disposition": 'attachment; filename="search.json"'})
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=SEARCH_EXPORT)
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="search.csv"'})
 
 
 def _segments(text: str, highlights: list[tuple[int, int]]) -> list[tuple[str, bool]]:
