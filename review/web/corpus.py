@@ -51,7 +51,8 @@ def documents(session, city: str, language: str, since: str, until: str, text: s
     rows = list_documents(session)
     facets = {"city": sorted({r["city"] for r in rows}),
               "language": sorted({r["language"] or "" for r in rows} - {""})}
-    wanted_city, wanted_language = chosen_facet("city", city, facets["city"]), chosen_facet("language", language, facets["language"])
+    wanted_city = chosen_facet("city", city, facets["city"])
+    wanted_language = chosen_facet("language", language, facets["language"])
     start, end = date_field("since", since), date_field("until", until)
     needle = text.strip().casefold()
 
