@@ -150,3 +150,21 @@ def test_the_author_filters_the_documents_opens_one_and_reads_the_coloured_diff(
             assert color == "rgb(230, 255, 236)"  # coloured, from the app's stylesheet
         finally:
             browser.close()
+
+
+def test_enter_in_the_address_field_attaches_it_and_never_accepts(served):
+    url, seeded = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            sign_in(page, url, "amal")
+            page.goto(f"{url}/items/{seeded.cairo_5g}")
+            page.fill("#url", "https://www.cairo.gov.eg/5g-decree.pdf")
+            page.press("#url", "Enter")
+            expect(page.locator(".flash")).to_contain_text(f"#{seeded.cairo_5g}: round 1, attach")
+            page.goto(f"{url}/items/{seeded.cairo_5g}")
+            expect(page.locator("#status")).to_have_text("round 1: first review")  # nothing was decided
+            expect(page.locator("body")).to_contain_text("https://www.cairo.gov.eg/5g-decree.pdf")  # kept
+        finally:
+            browser.close()
