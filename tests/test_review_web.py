@@ -395,3 +395,17 @@ def test_a_document_shows_its_versions_and_the_diff_between_them(lite_app):
     assert f'<div class="del">-{RIYADH_OLD}</div>' in diff and f'<div class="add">+{RIYADH_NEW}</div>' in diff
     assert lead.get("/documents/99999").status_code == 404
     assert lead.get(f"/documents/{doc}/diff", params={"old": old, "new": 99999}).status_code == 404
+
+
+def test_round_two_sees_round_ones_level_and_reason_beside_the_form(lite_app):
+    amal, basil = signed_in(lite_app, "amal"), signed_in(lite_app, "basil")
+    item = f"/items/{lite_app.seeded.cairo_5g}"
+    first = amal.get(item).text
+    assert 'id="earlier-rounds"' not in first
+    reply = amal.post(f"{item}/decide", data={"csrf_token": token(first), "version": version(first), "action": "change",
+                                              "level": "2", "reason": "5G covers every district"})
+    assert reply.status_code == 303
+    second = basil.get(item).text
+    earlier = second.split('id="earlier-rounds"')[1].split("</ul>")[0]
+    assert "round 1" in earlier.lower() and "amal" in earlier and "2" in earlier
+    assert "<q dir=\"auto\">5G covers every district</q>" in earlier
