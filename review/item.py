@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from evidence.record import Attachment, Chunk, Decision, Proposal, Reviewer, Snapshot
 from review.assignments import evidence_snapshots, item_languages
 from review.decisions import ReviewState, decisions_of, review_state, routed_proposal, second_opinion
+from review.queue import actionable
 
 CONTEXT = 400  # characters of the snapshot shown either side of a quote
 
@@ -76,6 +77,7 @@ class ItemView:
     draft_ladder: bool
     ladder_language: str | None  # the city's language the rungs are also shown in
     draft_translation: bool  # that translation is a draft the author has not confirmed
+    can_decide: bool  # the reviewer may decide now (else the page offers only to attach evidence)
     top: int
     rungs: list[RungView]
     next_rung: RungView | None
@@ -109,6 +111,7 @@ def load_item(session: Session, proposal_id: int, reviewer: Reviewer, lang: str 
         draft_ladder=indicator.draft,
         ladder_language=local,
         draft_translation=bool(local and framework.translations.get(local)),
+        can_decide=actionable(reviewer, state),
         top=indicator.top,
         rungs=rungs,
         next_rung=next((r for r in rungs if r.next), None),

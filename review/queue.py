@@ -129,11 +129,12 @@ def _item(p: Proposal, reviewer: Reviewer, state: ReviewState, languages: set[st
                                      ("evidence-changed", changed), ("high-weight", share >= HIGH_WEIGHT),
                                      ("unverified-citation", unverified > 0)) if on]
     return QueueItem(p.id, p.edition, p.city, p.indicator, p.level, p.method, confidence, tuple(p.flags or []), state,
-                     tuple(sorted(languages)), other, changed, weight, unverified, _actionable(reviewer, state),
+                     tuple(sorted(languages)), other, changed, weight, unverified, actionable(reviewer, state),
                      round(priority, 4), tuple(reasons))
 
 
-def _actionable(reviewer: Reviewer, state: ReviewState) -> bool:
+def actionable(reviewer: Reviewer, state: ReviewState) -> bool:
+    """May this reviewer decide the item now (the item page offers the decision only then)?"""
     if state.closed:
         return False
     if state.round == 2 and state.deciders.get(1) == reviewer.id:

@@ -409,3 +409,13 @@ def test_round_two_sees_round_ones_level_and_reason_beside_the_form(lite_app):
     earlier = second.split('id="earlier-rounds"')[1].split("</ul>")[0]
     assert "round 1" in earlier.lower() and "amal" in earlier and "2" in earlier
     assert "<q dir=\"auto\">5G covers every district</q>" in earlier
+
+
+def test_the_decision_form_is_offered_only_to_who_may_use_it(lite_app):
+    amal = signed_in(lite_app, "amal")
+    item = f"/items/{lite_app.seeded.cairo_5g}"
+    first = amal.get(item).text
+    assert 'id="accept"' in first and 'id="not-yours"' not in first
+    amal.post(f"{item}/decide", data={"csrf_token": token(first), "version": version(first), "action": "accept"})
+    again = amal.get(item).text  # round 2 is verification by someone else
+    assert 'id="accept"' not in again and 'id="not-yours"' in again and 'id="attach"' in again
