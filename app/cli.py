@@ -103,19 +103,22 @@ def frameworks_show(edition: str, lang: str = typer.Option("en", help="a languag
 @cities_app.command("list")
 def cities_list(edition: str = typer.Option(..., help="edition id, e.g. g20-2023"),
                 table_name: str | None = typer.Option(None, "--table", help="a separate table, e.g. greater-china"),
+                missing: bool = typer.Option(False, "--missing", help="only the cities with no source to crawl"),
                 as_json: bool = JsonOption) -> None:
     """List the cities of an edition."""
     from frameworks import load_framework
     from sources import load_registry
 
     load_framework(edition)  # an unknown edition is an error, not an empty list
-    cities = load_registry().in_edition(edition, table_name)
+    everyone = load_registry().in_edition(edition, table_name)
+    cities = [c for c in everyone if not c.sources] if missing else everyone
     if as_json:
         emit_json([{"id": c.id, "name": c.name, "country": c.country, "languages": c.languages,
                     "editions": c.editions, "tables": c.tables_in(edition), "sources": c.sources} for c in cities])
         return
-    table = Table("id", "English", "中文", "local", "country", "languages", "tables", "sources",
-                  title=f"{edition}: {len(cities)} cities")
+    title = (f"{edition}: {len(cities)} of {len(everyone)} cities have no source (add one with a user registry "
+             "folder, EVIDENCE_REGISTRY_DIRS)") if missing else f"{edition}: {len(cities)} cities"
+    table = Table("id", "English", "中文", "local", "country", "languages", "tables", "sources", title=title)
     for c in cities:
         table.add_row(c.id, c.name.en, c.name.zh, c.name.local, c.country, ",".join(c.languages),
                       ",".join(c.tables_in(edition)), str(len(c.sources)))

@@ -59,7 +59,12 @@ def crawl(edition: str = typer.Option(..., help="edition whose cities are crawle
     else:
         sources = (crawling.file_sources(sources_file, cities) if sources_file
                    else crawling.registry_sources(cities))
+        bare = sorted(set(cities) - {s.city for s in sources})
+        if bare and not as_json:  # never a silent skip: a city without a source has no evidence at all
+            errors.print(f"[yellow]{len(bare)} of {len(cities)} cities have no source to crawl[/] ({', '.join(bare[:10])}"
+                         f"{', …' if len(bare) > 10 else ''}): `evidence cities list --edition {edition} --missing`")
         summary = crawling.run(settings, edition, sources, limits, restart, None if as_json else errors)
+        summary["cities_without_sources"] = bare
     _show_summary(settings.database, summary, as_json)
 
 
