@@ -134,9 +134,12 @@ def summary(session: Session, crawl_id: int) -> dict:
         per_city.setdefault(city, Counter())[outcome] += 1
     snapshots = session.scalars(select(Snapshot.id).join(Fetch, Fetch.snapshot_id == Snapshot.id)
                                 .where(Fetch.crawl_id == crawl_id, Fetch.outcome == "new-snapshot")).all()
+    lost = sum(counts["lost"] for counts in per_city.values())
+    # `clean`: nothing of ours went wrong (a page that the site fails to serve is the site's answer, recorded)
     return {"crawl": run.id, "edition": run.edition, "state": run.state, "cities": run.cities,
             "started_at": run.started_at, "finished_at": run.finished_at, "new_snapshots": len(snapshots),
-            "fetches": len(rows), "outcomes": {city: dict(counts) for city, counts in sorted(per_city.items())}}
+            "fetches": len(rows), "lost": lost, "clean": run.state == "finished" and not lost,
+            "outcomes": {city: dict(counts) for city, counts in sorted(per_city.items())}}
 
 
 def editions_of(session: Session, cities: set[str]) -> dict[str, str]:
