@@ -21,7 +21,9 @@ from evidence.record import Chunk, Document, Snapshot
 from vectorstore.lexical import LexicalIndex, current_version
 
 EVIDENCE = str(Path(sys.executable).with_name("evidence"))
-WORDS = ["city", "district", "portal", "open", "data", "fibre", "school", "clinic", "permit", "tax", "transport", "bus", "metro", "water", "power", "grid", "sensor", "traffic", "budget", "council", "service", "citizen", "online", "form", "payment", "record", "map"]
+WORDS = ("city", "district", "portal", "open", "data", "fibre", "school", "clinic", "permit", "tax", "transport",
+         "bus", "metro", "water", "power", "grid", "sensor", "traffic", "budget", "council", "service", "citizen",
+         "online", "form", "payment", "record", "map")
 
 
 def _long_text(seed: int, sentences: int) -> str:
