@@ -42,7 +42,7 @@ class SourcesFile(BaseModel):
 def crawl_source(city: str, source: Source) -> CrawlSource:
     host = urlsplit(source.url).hostname or ""
     domains = tuple(source.allowed_domains) or (host.removeprefix("www."),)
-    return CrawlSource(city, source.url, domains, source.allow_private, source.kind)
+    return CrawlSource(city, source.url, domains, source.allow_private, source.kind, schedule=source.schedule)
 
 
 def registry_sources(cities: list[str]) -> list[CrawlSource]:

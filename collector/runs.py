@@ -24,6 +24,9 @@ from evidence.errors import EvidenceError
 from evidence.record import Crawl, Fetch, Page, Snapshot, SourceRow, now
 
 
+DEFAULT_SCHEDULE = "7d"
+
+
 @dataclass(frozen=True)
 class CrawlSource:
     """A source as the crawler uses it (registry or sample), with its row id once recorded."""
@@ -34,6 +37,7 @@ class CrawlSource:
     allow_private: bool = False
     kind: str = "portal"
     id: int | None = None
+    schedule: str | None = None  # the registry's re-crawl interval ("7d"); None: the default
 
     def plan(self) -> dict:
         return {"id": self.id, "city": self.city, "url": self.url, "allowed_domains": list(self.allowed_domains),
@@ -54,8 +58,9 @@ def record_sources(session: Session, sources: list[CrawlSource]) -> list[CrawlSo
             row = SourceRow(city=s.city, url=s.url)
             session.add(row)
         row.kind, row.allowed_domains, row.allow_private = s.kind, list(s.allowed_domains), s.allow_private
+        row.schedule = s.schedule or DEFAULT_SCHEDULE
         session.flush()
-        out.append(CrawlSource(s.city, s.url, s.allowed_domains, s.allow_private, s.kind, row.id))
+        out.append(CrawlSource(s.city, s.url, s.allowed_domains, s.allow_private, s.kind, row.id, s.schedule))
     return out
 
 

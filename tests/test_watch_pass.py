@@ -172,7 +172,7 @@ def test_notifications_reach_the_webhook_and_the_smtp_server(watched):
 def test_a_pass_over_an_unchanged_corpus_flags_nothing(watched):
     again = watched["again"]
     assert again["state"] == "finished" and again["flagged"] == []
-    assert again["changes"] == {"cosmetic": 0, "substantive": 0}
+    assert again["changes"] == {"cosmetic": 0, "substantive": 0, "recovered": 0}
 
 
 def test_report_in_the_cli_markdown_and_html(watched):
