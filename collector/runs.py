@@ -23,7 +23,6 @@ from evidence.database import existing
 from evidence.errors import EvidenceError
 from evidence.record import Crawl, Fetch, Page, Snapshot, SourceRow, now
 
-
 DEFAULT_SCHEDULE = "7d"
 
 

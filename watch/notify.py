@@ -15,7 +15,6 @@ import smtplib
 from email.message import EmailMessage
 
 import httpx
-
 from sqlalchemy import select
 
 from evidence.database import session_scope
