@@ -29,8 +29,8 @@ from collector.workers import ExtractionPool, ExtractionTooLong
 from evidence.settings import CrawlLimits
 from vectorstore.chunking import _TOKEN, chunk
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from hostile import pdf_bomb  # noqa: E402  (the tests' hostile documents)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' hostile documents
+from hostile import pdf_bomb
 
 WORDS = ("city", "district", "portal", "open", "data", "fibre", "school", "clinic", "permit", "transport",
          "budget", "council", "service", "citizen", "online")

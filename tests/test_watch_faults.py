@@ -6,13 +6,12 @@ PostgreSQL for the record of schedules."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from test_watch_pass import Webhook
 from typer.testing import CliRunner
 
 from app.cli import app
@@ -26,38 +25,6 @@ from evidence.vocabulary import Source
 from watch.passes import due_sources, run_pass
 
 LIMITS = CrawlLimits(**SAMPLE_LIMITS)
-
-
-class FlakyWebhook(ThreadingHTTPServer):
-    """Answers 503 while `down`, else keeps the POSTed JSON."""
-
-    def __init__(self):
-        self.bodies: list[dict] = []
-        self.refused = 0
-        self.down = False
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if outer.down:
-                    outer.refused += 1
-                    self.send_response(503)
-                else:
-                    outer.bodies.append(json.loads(body))
-                    self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
 
 
 def test_a_registry_schedule_is_stored_and_decides_when_a_source_is_due(database_url):
@@ -77,7 +44,7 @@ def test_a_registry_schedule_is_stored_and_decides_when_a_source_is_due(database
 def sao_paulo(tmp_path_factory):
     """São Paulo crawled at v1; then the server serves v2 (a 5G decree: a substantive, flagged change)."""
     tmp = tmp_path_factory.mktemp("watch-faults")
-    webhook = FlakyWebhook()
+    webhook = Webhook()
     with SampleServer(version="v1", slow_seconds=1) as server, pytest.MonkeyPatch.context() as mp:
         mp.setenv("EVIDENCE_WATCH_WEBHOOK_URL", webhook.url)
         settings = Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'e.db'}")
