@@ -15,6 +15,7 @@ from rich.table import Table
 
 from evidence.errors import EvidenceError
 from evidence.output import JsonOption, console, emit_json, errors
+from evidence.settings import CrawlLimits
 
 if TYPE_CHECKING:  # the sample's loader is imported by the commands that serve it, not at every start
     from collector.sample import Version
@@ -41,6 +42,8 @@ def crawl(edition: str = typer.Option(..., help="edition whose cities are crawle
           delay: float | None = typer.Option(None, help="minimum seconds between requests to one host"),
           concurrency: int | None = typer.Option(None, help="requests in flight per host"),
           depth: int | None = typer.Option(None, help="link depth from each start page"),
+          source_pages: int | None = typer.Option(None, help="pages per source at most (default "
+                                                  f"{CrawlLimits().source_pages}, setting crawl.source_pages)"),
           as_json: bool = JsonOption) -> None:
     """Crawl the sources of an edition's cities politely into dated snapshots (resumes an interrupted run)."""
     from collector import crawl as crawling
@@ -49,7 +52,7 @@ def crawl(edition: str = typer.Option(..., help="edition whose cities are crawle
     settings = load_settings()
     cities = crawling.edition_cities(edition, city)
     flags = {"timeout": timeout, "max_bytes": max_bytes, "retries": retries, "backoff": backoff, "delay": delay,
-             "concurrency": concurrency, "depth": depth, "max_pages": max_pages}
+             "concurrency": concurrency, "depth": depth, "max_pages": max_pages, "source_pages": source_pages}
     defaults = crawling.SAMPLE_LIMITS if sample else {}
     limits = settings.crawl.model_copy(update={**defaults, **{k: v for k, v in flags.items() if v is not None}})
     if sample:
@@ -86,11 +89,11 @@ def _show_summary(database: str, summary: dict, as_json: bool) -> None:
     from evidence.database import session_scope
 
     with session_scope(database) as session:
-        problems = list_fetches(session, outcomes=["failed", "refused"], crawl_id=summary["crawl"])
+        problems = list_fetches(session, outcomes=["lost", "failed", "refused"], crawl_id=summary["crawl"])
     if as_json:
         emit_json({**summary, "problems": problems})
         return
-    names = ["new-snapshot", "unchanged", "duplicate", "not-modified", "redirected", "failed", "refused"]
+    names = ["new-snapshot", "unchanged", "duplicate", "not-modified", "redirected", "failed", "refused", "lost"]
     table = Table("city", *names, title=f"crawl {summary['crawl']} ({summary['edition']}): {summary['state']}, "
                   f"{summary['fetches']} fetches, {summary['new_snapshots']} new snapshots")
     for city, counts in summary["outcomes"].items():
@@ -101,6 +104,10 @@ def _show_summary(database: str, summary: dict, as_json: bool) -> None:
         for p in reversed(problems):
             failed.add_row(p["city"], p["outcome"], str(p["status"] or ""), p["url"], p["reason"] or "")
         console.print(failed)
+    if summary["lost"]:
+        console.print(f"[red]not clean:[/] {summary['lost']} page(s) lost: their extraction worker died twice")
+    for source in summary["over_budget"]:
+        console.print(f"[yellow]{source['url']}:[/] stopped at its budget of {source['pages']} pages (--source-pages)")
     if summary["state"] == "paused":
         console.print("[yellow]paused:[/] run the same command again to resume where it stopped")
     console.print(f"[dim]log: {summary['log']}[/]")

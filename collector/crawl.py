@@ -42,7 +42,7 @@ class SourcesFile(BaseModel):
 def crawl_source(city: str, source: Source) -> CrawlSource:
     host = urlsplit(source.url).hostname or ""
     domains = tuple(source.allowed_domains) or (host.removeprefix("www."),)
-    return CrawlSource(city, source.url, domains, source.allow_private, source.kind)
+    return CrawlSource(city, source.url, domains, source.allow_private, source.kind, schedule=source.schedule)
 
 
 def registry_sources(cities: list[str]) -> list[CrawlSource]:
@@ -90,9 +90,12 @@ def run(settings: Settings, edition: str, sources: list[CrawlSource], limits: Cr
             "jobdir": str(folder / "jobdir"), "log_file": str(folder / "crawl.log"),
             "sources": [s.plan() for s in sources], "limits": limits.model_dump()}
     (folder / "plan.json").write_text(json.dumps(plan, indent=1), encoding="utf-8")
-    code = _drive(folder / "plan.json", database, f"crawl {crawl_id}" + (" (resumed)" if resumed else ""), console)
+    over_budget: list[dict] = []
+    code = _drive(folder / "plan.json", database, f"crawl {crawl_id}" + (" (resumed)" if resumed else ""), console,
+                  over_budget)
     with session_scope(database) as session:
         result = runs.summary(session, crawl_id)
+    result["over_budget"] = over_budget
     if code != 0 and result["state"] == "running":
         raise EvidenceError(f"crawl {crawl_id} stopped with exit code {code}; see {folder / 'crawl.log'}")
     if result["state"] == "finished":
@@ -101,9 +104,9 @@ def run(settings: Settings, edition: str, sources: list[CrawlSource], limits: Cr
     return result
 
 
-def _drive(plan: Path, database: str, title: str, console: Console | None) -> int:
+def _drive(plan: Path, database: str, title: str, console: Console | None, over_budget: list[dict]) -> int:
     """Run the crawl process (handing it the database URL on stdin), turning its JSON-line events into a
-    progress bar."""
+    progress bar; the sources that reached their page budget are added to `over_budget`."""
     child = subprocess.Popen([sys.executable, "-m", "collector.engine", str(plan)], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1)
     assert child.stdin is not None and child.stdout is not None  # both are pipes
@@ -116,18 +119,20 @@ def _drive(plan: Path, database: str, title: str, console: Console | None) -> in
         task = progress.add_task(title, total=0)
         try:
             for line in child.stdout:
-                _show(progress, task, title, outcomes, line)
+                _show(progress, task, title, outcomes, line, over_budget)
         except KeyboardInterrupt:  # the crawl process got the same Ctrl-C: it stops cleanly and can resume
             for line in child.stdout:
-                _show(progress, task, title, outcomes, line)
+                _show(progress, task, title, outcomes, line, over_budget)
     return child.wait()
 
 
-def _show(progress: Progress, task, title: str, outcomes: Counter, line: str) -> None:
+def _show(progress: Progress, task, title: str, outcomes: Counter, line: str, over_budget: list[dict]) -> None:
     try:
         event = json.loads(line)
     except ValueError:
         return
+    if event.get("event") == "budget":
+        over_budget.append({k: event[k] for k in ("city", "url", "pages")})
     if event.get("event") == "queued":
         progress.update(task, total=(progress.tasks[task].total or 0) + 1)
     elif event.get("event") == "started" and event.get("resumed_pages"):

@@ -50,13 +50,25 @@ class Extraction:
     language_source: str | None = None  # declared | detected
     charset: str | None = None
     meta: dict = field(default_factory=dict)
+    cut: str | None = None  # why the text stops short of the document's end (the size cap), recorded with the fetch
 
 
-def extract(body: bytes, content_type: str | None, url: str, content_language: str | None = None) -> Extraction:
-    """Text and metadata of a fetched body; raises ExtractionError with the reason it cannot."""
+def extract(body: bytes, content_type: str | None, url: str, content_language: str | None = None,
+            max_chars: int | None = None) -> Extraction:
+    """Text and metadata of a fetched body, its text cut at `max_chars` (the reason in `cut`); raises
+    ExtractionError with the reason it cannot."""
+    found = _extract(body, content_type, url, content_language, max_chars)
+    if max_chars is not None and (found.cut or len(found.text) > max_chars):
+        found.text = found.text[:max_chars]
+        found.cut = f"text cut at {max_chars:,} characters (the per-document limit)"
+    return found
+
+
+def _extract(body: bytes, content_type: str | None, url: str, content_language: str | None,
+             max_chars: int | None) -> Extraction:
     media = (content_type or "").split(";")[0].strip().lower()
     if body.startswith(b"%PDF") or media == "application/pdf":
-        return extract_pdf(body)
+        return extract_pdf(body, max_chars)
     if media in HTML_TYPES or (not media and body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))):
         return extract_html(body, content_type, url, content_language)
     if media == "text/plain":
@@ -106,12 +118,12 @@ def _meta_language(tree) -> str | None:
     return None
 
 
-def extract_pdf(body: bytes) -> Extraction:
+def extract_pdf(body: bytes, max_chars: int | None = None) -> Extraction:
     try:
         reader = PdfReader(io.BytesIO(body))
         if reader.is_encrypted:
             reader.decrypt("")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = _page_texts(reader, max_chars)
         info: dict[str, Any] = dict(reader.metadata or {})
         root: Any = reader.trailer["/Root"]  # the catalogue dictionary, behind an indirect reference
         declared = root.get("/Lang")
@@ -123,10 +135,23 @@ def extract_pdf(body: bytes) -> Extraction:
     if not text:
         raise ExtractionError("PDF has no text layer (a scan?)")
     meta: dict[str, Any] = {"pages": len(pages)}
+    cut = "pages left unread" if len(pages) < len(reader.pages) else None
     if info.get("/CreationDate"):
         meta["pdf_created"] = str(info.get("/CreationDate"))
-    return _finish(Extraction(text=text, kind="pdf", title=(info.get("/Title") or None), meta=meta),
+    return _finish(Extraction(text=text, kind="pdf", title=(info.get("/Title") or None), meta=meta, cut=cut),
                    str(declared) if declared else None)
+
+
+def _page_texts(reader: PdfReader, max_chars: int | None) -> list[str]:
+    """Each page's text, stopping once `max_chars` are in hand: pages sharing one huge content stream (a PDF
+    bomb) would otherwise each parse it again."""
+    pages, total = [], 0
+    for page in reader.pages:
+        pages.append(page.extract_text() or "")
+        total += len(pages[-1])
+        if max_chars is not None and total >= max_chars:
+            break
+    return pages
 
 
 def _finish(found: Extraction, declared: str | None) -> Extraction:

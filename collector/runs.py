@@ -23,6 +23,8 @@ from evidence.database import existing
 from evidence.errors import EvidenceError
 from evidence.record import Crawl, Fetch, Page, Snapshot, SourceRow, now
 
+DEFAULT_SCHEDULE = "7d"
+
 
 @dataclass(frozen=True)
 class CrawlSource:
@@ -34,6 +36,7 @@ class CrawlSource:
     allow_private: bool = False
     kind: str = "portal"
     id: int | None = None
+    schedule: str | None = None  # the registry's re-crawl interval ("7d"); None: the default
 
     def plan(self) -> dict:
         return {"id": self.id, "city": self.city, "url": self.url, "allowed_domains": list(self.allowed_domains),
@@ -54,8 +57,9 @@ def record_sources(session: Session, sources: list[CrawlSource]) -> list[CrawlSo
             row = SourceRow(city=s.city, url=s.url)
             session.add(row)
         row.kind, row.allowed_domains, row.allow_private = s.kind, list(s.allowed_domains), s.allow_private
+        row.schedule = s.schedule or DEFAULT_SCHEDULE
         session.flush()
-        out.append(CrawlSource(s.city, s.url, s.allowed_domains, s.allow_private, s.kind, row.id))
+        out.append(CrawlSource(s.city, s.url, s.allowed_domains, s.allow_private, s.kind, row.id, s.schedule))
     return out
 
 
@@ -134,9 +138,12 @@ def summary(session: Session, crawl_id: int) -> dict:
         per_city.setdefault(city, Counter())[outcome] += 1
     snapshots = session.scalars(select(Snapshot.id).join(Fetch, Fetch.snapshot_id == Snapshot.id)
                                 .where(Fetch.crawl_id == crawl_id, Fetch.outcome == "new-snapshot")).all()
+    lost = sum(counts["lost"] for counts in per_city.values())
+    # `clean`: nothing of ours went wrong (a page that the site fails to serve is the site's answer, recorded)
     return {"crawl": run.id, "edition": run.edition, "state": run.state, "cities": run.cities,
             "started_at": run.started_at, "finished_at": run.finished_at, "new_snapshots": len(snapshots),
-            "fetches": len(rows), "outcomes": {city: dict(counts) for city, counts in sorted(per_city.items())}}
+            "fetches": len(rows), "lost": lost, "clean": run.state == "finished" and not lost,
+            "outcomes": {city: dict(counts) for city, counts in sorted(per_city.items())}}
 
 
 def editions_of(session: Session, cities: set[str]) -> dict[str, str]:

@@ -3,7 +3,8 @@
 Raw bytes are stored once per content hash under `<data dir>/raw/ab/<sha256>`; text and metadata go to the
 record. Outcomes: `new-snapshot` (text never seen at this URL's document), `unchanged` (same text as the
 URL's last snapshot), `duplicate` (the same text is already the current content of another URL: one
-document, two URLs), `not-modified` (a 304 to a conditional request), `redirected`, `failed`, `refused`.
+document, two URLs), `not-modified` (a 304 to a conditional request), `redirected`, `failed`, `refused`,
+`lost` (the extraction worker died on the page twice: not the page's answer, and never a clean crawl).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class FetchResult:
 
     url: str
     city: str
-    outcome: str  # fetched | not-modified | redirected | failed | refused
+    outcome: str  # fetched | not-modified | redirected | failed | refused | lost
     source_id: int | None = None
     status: int | None = None
     reason: str | None = None
@@ -68,7 +69,8 @@ def record(session: Session, result: FetchResult, data_dir: Path, crawl_id: int 
     outcome, reason = result.outcome, result.reason
     if result.outcome == "fetched":
         assert result.extraction is not None and result.body is not None
-        outcome, snapshot, reason = _snapshot(session, page, result, result.extraction, result.body, data_dir)
+        outcome, snapshot, why = _snapshot(session, page, result, result.extraction, result.body, data_dir)
+        reason = "; ".join(r for r in (why, result.extraction.cut) if r) or None
         page.etag, page.last_modified, page.links = result.etag, result.last_modified, result.links
     elif result.outcome == "not-modified":
         snapshot = session.get(Snapshot, page.snapshot_id) if page.snapshot_id else None
@@ -132,6 +134,8 @@ def _document_for_new_text(session: Session, page: Page) -> Document:
 
 def _meta(result: FetchResult, extraction: Extraction) -> dict:
     meta = {"kind": extraction.kind, "language_source": extraction.language_source, **extraction.meta}
+    if extraction.cut:
+        meta["cut"] = extraction.cut
     for key in ("etag", "last_modified"):
         if getattr(result, key):
             meta[key] = getattr(result, key)

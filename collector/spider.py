@@ -6,7 +6,7 @@ size caps; this class decides what to follow and turns responses and failures in
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -31,7 +31,7 @@ from collector.extract import ExtractionError
 from collector.middlewares import AlreadyFetched, RefusedRequest, in_domains
 from collector.pipeline import Recorder, emit
 from collector.snapshots import FetchResult
-from collector.workers import ExtractionPool
+from collector.workers import ExtractionLost, ExtractionPool, ExtractionTooLong
 from evidence.database import session_scope
 
 DOCUMENT_EXTENSIONS = {"pdf"}  # followed although Scrapy skips them by default
@@ -54,9 +54,10 @@ class EvidenceSpider(scrapy.Spider):
         self.depths: dict[str, int] = {}  # the shortest depth each URL was reached at
         self.sitemaps: set[str] = set()
         self.budget_hit = False
+        self.taken: Counter[str] = Counter()  # pages of each source (by start URL) fetched or queued in this run
         deny = [e for e in IGNORED_EXTENSIONS if e not in DOCUMENT_EXTENSIONS]
         self.links = LinkExtractor(deny_extensions=deny)  # scope is checked by follow(): hosts, not netlocs
-        self.extractor = ExtractionPool()
+        self.extractor = ExtractionPool(seconds=self.limits["extract_seconds"], max_chars=self.limits["max_text_chars"])
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -92,6 +93,8 @@ class EvidenceSpider(scrapy.Spider):
             if depth > self.limits["depth"] or not in_domains(urlsplit(url).hostname, source["allowed_domains"]):
                 continue
             known = self.depths.get(url)
+            if known is None and url not in self.sitemaps and not self._within_budget(source):
+                continue
             self.depths[url] = depth if known is None else min(known, depth)
             if url in self.fetched_before:
                 if known is None or depth < known:  # again when reached by a shorter path
@@ -106,6 +109,13 @@ class EvidenceSpider(scrapy.Spider):
             emit({"event": "queued", "url": url})
             yield Request(url, callback=self.parse_page, errback=self.page_failed, priority=-depth,  # breadth first
                           meta={"source": source, "depth": depth, "page": True, "handle_httpstatus_list": [304]})
+
+    def _within_budget(self, source: dict) -> bool:
+        """Counts one more page of the source, or says (once) that it has had its pages for this run."""
+        self.taken[source["url"]] += 1
+        if self.taken[source["url"]] == self.limits["source_pages"] + 1:
+            emit({"event": "budget", "city": source["city"], "url": source["url"], "pages": self.limits["source_pages"]})
+        return self.taken[source["url"]] <= self.limits["source_pages"]
 
     def parse_robots(self, response):
         source = response.meta["source"]
@@ -171,8 +181,10 @@ class EvidenceSpider(scrapy.Spider):
         try:
             extraction = await self.extractor.extract(response.body, content_type, response.url,
                                                       _header(response, "Content-Language"))
-        except ExtractionError as e:
+        except (ExtractionError, ExtractionTooLong) as e:
             return [], self._result(response.request, "failed", status=response.status, reason=str(e), url=response.url)
+        except ExtractionLost as e:
+            return [], self._result(response.request, "lost", status=response.status, reason=str(e), url=response.url)
         links = []
         if extraction.kind == "html" and isinstance(response, scrapy.http.TextResponse):
             links = sorted({urldefrag(link.url)[0] for link in self.links.extract_links(response)

@@ -35,6 +35,14 @@ class CrawlLimits(Section):
     concurrency: int = Field(2, description="requests in flight per host")
     depth: int = Field(6, description="links followed from a source's start page")
     max_pages: int | None = Field(None, description="stop after this many pages (the run can be resumed)")
+    # a 100k-URL sitemap must not queue 100k pages: about 2,000 pages per city make an edition's 500,000
+    source_pages: int = Field(5000, description="pages crawled per source at most (a sitemap lists more: the rest "
+                                                "are left, and the summary says which sources hit it)")
+    # a 24 KB PDF whose pages share one 8 MB content stream took 209 s of CPU and gave 10.7 M characters
+    extract_seconds: float = Field(60.0, description="seconds one document's text extraction may take; past it the "
+                                                     "worker is killed and replaced, and the page recorded as failed")
+    max_text_chars: int = Field(2_000_000, description="characters of text kept per document (about 700 pages); "
+                                                       "the rest is cut, and the fetch says so")
 
 
 class Smtp(Section):

@@ -56,3 +56,22 @@ def test_a_removed_paragraph_is_substantive_unless_still_shown_elsewhere():
 def test_a_new_document_is_all_added_short_labels_aside():
     found = classify(None, "Menu\nO Decreto 62.405 institui o Programa 5G Para Todos")
     assert found.kind == "substantive" and found.added == ["O Decreto 62.405 institui o Programa 5G Para Todos"]
+
+
+# a policy paragraph added under a label, in languages written with spaces between words and without
+UNSPACED_AND_SPACED = {
+    "zh": ("联系我们", "全市已建成5G基站三万个，覆盖所有街道和乡镇。"),
+    "ja": ("お問い合わせ", "東京都は全ての区役所でオンライン申請の受付を開始しました。"),
+    "th": ("ติดต่อเรา", "กรุงเทพมหานครเปิดให้บริการอินเทอร์เน็ตฟรีในทุกเขต"),
+    "ar": ("اتصل بنا", "أطلقت الأمانة منصة رقمية موحدة لجميع الخدمات البلدية"),
+}
+
+
+def test_changes_are_counted_in_words_of_their_script():
+    """An unspaced paragraph was one "word" for `split()`, so no change in Chinese, Japanese or Thai was ever
+    substantive; a short label stays cosmetic in every script."""
+    for language, (label, paragraph) in UNSPACED_AND_SPACED.items():
+        old = f"{label}\n"
+        changed = classify(old, f"{label}\n{paragraph}\n")
+        assert changed.kind == "substantive" and changed.added == [paragraph], language
+        assert classify("", f"{label}\n").kind == "cosmetic", language

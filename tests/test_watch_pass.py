@@ -38,16 +38,23 @@ LIMITS = CrawlLimits(**SAMPLE_LIMITS)
 
 
 class Webhook(ThreadingHTTPServer):
-    """A webhook receiver: keeps every POSTed JSON body."""
+    """A webhook receiver: keeps every POSTed JSON body; answers 503 (and counts it) while `down`."""
 
     def __init__(self):
         self.bodies: list[dict] = []
+        self.down, self.refused = False, 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                outer.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(204)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if outer.down:
+                    outer.refused += 1
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                else:
+                    outer.bodies.append(body)
+                    self.send_response(204)
                 self.end_headers()
 
             def log_message(self, *args):
@@ -172,7 +179,7 @@ def test_notifications_reach_the_webhook_and_the_smtp_server(watched):
 def test_a_pass_over_an_unchanged_corpus_flags_nothing(watched):
     again = watched["again"]
     assert again["state"] == "finished" and again["flagged"] == []
-    assert again["changes"] == {"cosmetic": 0, "substantive": 0}
+    assert again["changes"] == {"cosmetic": 0, "substantive": 0, "recovered": 0}
 
 
 def test_report_in_the_cli_markdown_and_html(watched):

@@ -10,7 +10,9 @@ outline (`sections.py`), and each carries the path of headings it sits under.
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
+from itertools import islice
 
 from vectorstore.sections import sections
 from vectorstore.segment import sentences
@@ -19,6 +21,8 @@ MAX_TOKENS = 120
 OVERLAP_TOKENS = 25
 _UNSPACED = re.compile(r"[\u0E00-\u0E7F\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uAC00-\uD7AF]")
 _WORD = re.compile(r"\w+")
+_TOKEN = re.compile(_UNSPACED.pattern + r"|(?:(?!" + _UNSPACED.pattern + r")\w)+")  # what approx_tokens counts
+_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -38,18 +42,33 @@ def approx_tokens(text: str) -> int:
 
 
 def _split_long(start: int, end: int, text: str, max_tokens: int) -> list[tuple[int, int]]:
-    """A sentence longer than the budget (tables, lists without stops) is cut at whitespace or by length."""
+    """A sentence longer than the budget (tables, lists without stops) is cut at whitespace or by length.
+
+    Each piece ends at the last whitespace before its (max_tokens + 1)-th token, or after max_tokens characters
+    when there is none (CJK). One pass over the tokens and the whitespace, holding only the next piece's tokens:
+    linear in time and bounded in memory (re-counting the rest of the sentence for each piece made a 1 MB line
+    take minutes)."""
+    tokens = _TOKEN.finditer(text, start, end)
+    window = deque(list(m.span()) for m in islice(tokens, max_tokens + 1))  # the piece's tokens and one more
+    spaces = _SPACE.finditer(text, start, end)
+    space = next(spaces, None)
     pieces, piece_start = [], start
-    while approx_tokens(text[piece_start:end]) > max_tokens:
-        cut = piece_start
-        for m in re.finditer(r"\s+|$", text[piece_start:end]):
-            if approx_tokens(text[piece_start:piece_start + m.start()]) > max_tokens:
-                break
-            cut = piece_start + m.end()
-        if cut == piece_start:  # no whitespace (CJK): cut by characters
+    while len(window) > max_tokens:
+        limit = window[max_tokens][0]  # where the first token past the budget starts
+        cut = None
+        while space is not None and space.start() < limit:
+            if space.start() >= piece_start:
+                cut = space.end()
+            space = next(spaces, None)
+        if cut is None:  # no whitespace (CJK): cut by characters
             cut = piece_start + max(1, max_tokens)
         pieces.append((piece_start, cut))
         piece_start = cut
+        while window and window[0][1] <= cut:
+            window.popleft()
+        if window and window[0][0] < cut:  # a word cut in two: its rest counts as a token
+            window[0][0] = cut
+        window.extend(list(m.span()) for m in islice(tokens, max_tokens + 1 - len(window)))
     pieces.append((piece_start, end))
     return pieces
 

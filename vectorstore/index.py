@@ -6,7 +6,6 @@ snapshots keep their chunks (history) but are marked `latest: false`, which sear
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from evidence.settings import Settings
 from sources import load_registry
 from vectorstore.chunking import chunk
 from vectorstore.embeddings import get_embedder
-from vectorstore.lexical import LexicalIndex, TokenCache
+from vectorstore.lexical import LexicalIndex, TokenCache, writer_lock
 from vectorstore.store import ChunkStore
 
 
@@ -30,7 +29,8 @@ class IndexReport:
     model: str
     snapshots_indexed: int
     chunks_added: int
-    chunks_total: int
+    chunks_total: int  # what the dense store really holds for the model, counted after the run
+    lexical_chunks: int
     seconds: float
 
 
@@ -80,7 +80,7 @@ def index_snapshots(settings: Settings, model: str | None = None, show_progress:
         latest_of = latest_snapshots(session)
         latest = set(latest_of.values())
         all_ids = list(session.scalars(select(Snapshot.id)))
-        todo_ids = sorted(set(all_ids) - store.indexed_snapshots(all_ids))
+        todo_ids = sorted(set(all_ids) - _complete(session, store, all_ids))
         todo = session.scalars(select(Snapshot).where(Snapshot.id.in_(todo_ids))).all() if todo_ids else []
         city_of = dict(session.execute(select(Document.id, Document.city)).all())
         passages = []  # (snapshot, chunk_id, text, metadata)
@@ -97,8 +97,18 @@ def index_snapshots(settings: Settings, model: str | None = None, show_progress:
     _embed_and_add(store, embedder, passages, show_progress)
     for document_id in {snap.document_id for snap in todo}:
         store.supersede(document_id, latest_of[document_id])
-    total = rebuild_lexical(settings)
-    return IndexReport(embedder.name, len(todo), len(passages), total, time.perf_counter() - started)
+    lexical = rebuild_lexical(settings)
+    return IndexReport(embedder.name, len(todo), len(passages), store.count_all(), lexical,
+                       time.perf_counter() - started)
+
+
+def _complete(session, store: ChunkStore, snapshot_ids: list[int]) -> set[int]:
+    """Snapshots whose every chunk (as the record lists them) is in the store. A run killed while embedding
+    leaves a snapshot with some of its chunks only: it is not done, and the next run adds the rest (chunk
+    ids are derived from offsets, so adding again is idempotent)."""
+    listed = dict(session.execute(select(Chunk.snapshot_id, func.count()).group_by(Chunk.snapshot_id)).all())
+    stored = store.chunk_counts(snapshot_ids)
+    return {s for s in snapshot_ids if listed.get(s) and stored[s] >= listed[s]}
 
 
 def _warn_unsupported_languages(embedder, languages: set[str | None]) -> None:
@@ -127,6 +137,11 @@ def rebuild_lexical(settings: Settings) -> int:
     """Rebuild BM25 over every chunk in the record, with the per-chunk fields that filters need."""
     editions_of = _editions_of()
     directory = lexical_dir(settings)
+    with writer_lock(directory):
+        return _rebuild_lexical(settings, directory, editions_of)
+
+
+def _rebuild_lexical(settings: Settings, directory: Path, editions_of: dict[str, list[str]]) -> int:
     cache = TokenCache(directory / "tokens.jsonl")
     with session_scope(settings.database) as session:
         latest = set(latest_snapshots(session).values())
@@ -143,6 +158,5 @@ def rebuild_lexical(settings: Settings) -> int:
                        "editions": editions_of.get(city, []),
                        "date": _day(published_on or fetched_at), "latest": snapshot_id in latest})
     cache.save()
-    LexicalIndex.build(ids, toks).save(directory)
-    (directory / "fields.json").write_text(json.dumps(fields), encoding="utf-8")
+    LexicalIndex.build(ids, toks).publish(directory, fields)
     return len(ids)

@@ -4,13 +4,22 @@ Tokens are lower-cased NFKC words; Arabic loses diacritics and letter variants; 
 with a Snowball stemmer are stemmed. Chinese, Japanese and Thai are split by ICU's dictionaries, so
 `千兆光网` in a query meets `千兆光网` in a page. The index is rebuilt from the record after each
 indexing run; each chunk's tokens are cached so only new chunks are tokenised again.
+
+Readers (`serve`, a watch pass, a search) memory-map the index while an indexing run may be writing the
+next one, so an index is never rewritten in place: each build goes to a folder of its own under
+`versions/`, and the `current` link is switched to it by an atomic rename. A reader resolves the link once
+and reads one whole version. Writers take the folder's lock (`writer_lock`) for the whole rebuild.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import time
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +28,7 @@ import bm25s
 import bm25s.stopwords as stopword_lists
 import numpy as np
 import Stemmer
+from filelock import FileLock
 
 from vectorstore.segment import word_spans, words
 
@@ -31,6 +41,7 @@ STOPWORDS = {"en": stopword_lists.STOPWORDS_EN_PLUS, "zh": stopword_lists.STOPWO
              "it": stopword_lists.STOPWORDS_ITALIAN, "ru": stopword_lists.STOPWORDS_RUSSIAN,
              "ko": stopword_lists.STOPWORDS_KOREAN, "tr": stopword_lists.STOPWORDS_TURKISH,
              "nl": stopword_lists.STOPWORDS_DUTCH, "sv": stopword_lists.STOPWORDS_SWEDISH}
+READER_GRACE = 60.0  # seconds a replaced index version is kept for the readers that resolved it just before
 _ARABIC_DIACRITICS = re.compile(r"[\u064B-\u065F\u0670\u0640]")
 _ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
 
@@ -99,19 +110,34 @@ class LexicalIndex:
         retriever.index(chunk_tokens, show_progress=False)
         return cls(chunk_ids, retriever)
 
-    def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "chunk_ids.json").write_text(json.dumps(self.chunk_ids), encoding="utf-8")
-        if self.retriever is not None:
-            self.retriever.save(str(directory / "bm25"))
+    def publish(self, directory: Path, fields: list[dict]) -> Path:
+        """Write this index and its per-chunk filter fields as a new version, then make it the current one
+        (an atomic rename of the `current` link). Versions older than READER_GRACE seconds are then removed,
+        but the last: a reader that resolved one a moment ago still finds it. Returns the version."""
+        with writer_lock(directory):
+            version = directory / "versions" / uuid.uuid4().hex
+            version.mkdir(parents=True)
+            (version / "chunk_ids.json").write_text(json.dumps(self.chunk_ids), encoding="utf-8")
+            (version / "fields.json").write_text(json.dumps(fields), encoding="utf-8")
+            if self.retriever is not None:
+                self.retriever.save(str(version / "bm25"))
+            link = directory / f".current-{version.name}"
+            link.symlink_to(Path("versions") / version.name)
+            previous = current_version(directory)
+            os.replace(link, directory / "current")
+            for old in (directory / "versions").iterdir():
+                if old not in (version, previous) and time.time() - old.stat().st_mtime > READER_GRACE:
+                    shutil.rmtree(old, ignore_errors=True)
+            return version
 
     @classmethod
-    def load(cls, directory: Path) -> LexicalIndex:
-        ids_file = directory / "chunk_ids.json"
-        if not ids_file.exists():
+    def load(cls, version: Path | None) -> LexicalIndex:
+        """The index of one version (`current_version`); an empty one when none was built yet."""
+        ids_file = version / "chunk_ids.json" if version else None
+        if ids_file is None or not ids_file.exists():
             return cls([], None)
         chunk_ids = json.loads(ids_file.read_text(encoding="utf-8"))
-        retriever = bm25s.BM25.load(str(directory / "bm25"), mmap=True) if chunk_ids else None
+        retriever = bm25s.BM25.load(str(ids_file.parent / "bm25"), mmap=True) if chunk_ids else None
         return cls(chunk_ids, retriever)
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None,
@@ -135,6 +161,19 @@ class LexicalIndex:
         matched = sum((self.retriever.get_scores([t])[ids] > 0).astype(int) for t in known)
         coverage = matched / len(set(query_tokens))
         return [(self.chunk_ids[i], float(s), float(c)) for i, s, c in zip(ids, scores, coverage) if s > 0]
+
+
+def current_version(directory: Path) -> Path | None:
+    """The folder of the current index version, resolved once so that a reader reads one whole version."""
+    link = directory / "current"
+    return link.resolve() if link.exists() else None
+
+
+@lru_cache(maxsize=16)
+def writer_lock(directory: Path) -> FileLock:
+    """The lock every writer of this lexical folder holds (one object per folder: it is re-entrant)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return FileLock(directory / ".lock")
 
 
 class TokenCache:

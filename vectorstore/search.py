@@ -21,7 +21,7 @@ from evidence.record import Chunk, Document, Snapshot
 from evidence.settings import Settings
 from vectorstore.embeddings import get_embedder
 from vectorstore.index import lexical_dir
-from vectorstore.lexical import LexicalIndex, term_matches
+from vectorstore.lexical import LexicalIndex, current_version, term_matches
 from vectorstore.store import ChunkStore
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -120,10 +120,11 @@ class Hit:
 
 
 @lru_cache(maxsize=4)
-def _lexical(directory: Path, stamp: float) -> tuple[LexicalIndex, ChunkFields]:
-    fields_file = directory / "fields.json"
-    rows = json.loads(fields_file.read_text(encoding="utf-8")) if fields_file.exists() else []
-    return LexicalIndex.load(directory), ChunkFields.from_rows(rows)
+def _lexical(version: Path | None) -> tuple[LexicalIndex, ChunkFields]:
+    """One version's index and fields (a version never changes once published: cached by its folder)."""
+    fields_file = version / "fields.json" if version else None
+    rows = json.loads(fields_file.read_text(encoding="utf-8")) if fields_file and fields_file.exists() else []
+    return LexicalIndex.load(version), ChunkFields.from_rows(rows)
 
 
 @lru_cache(maxsize=4096)
@@ -133,9 +134,7 @@ def query_vector(model: str, query: str) -> np.ndarray:
 
 
 def load_lexical(settings: Settings) -> tuple[LexicalIndex, ChunkFields]:
-    directory = lexical_dir(settings)
-    stamp = (directory / "fields.json").stat().st_mtime if (directory / "fields.json").exists() else 0.0
-    return _lexical(directory, stamp)
+    return _lexical(current_version(lexical_dir(settings)))
 
 
 def fuse(rankings: list[list[tuple[str, float]]], k: int = RRF_K) -> list[tuple[str, float]]:

@@ -100,14 +100,26 @@ def _is_title(line: str, previous: str, following: str) -> bool:
             and len(following.strip()) > 2 * len(stripped))
 
 
+def _following(lines: list[tuple[int, int, str]]) -> list[str]:
+    """For each line, the next line that is not blank, in one backward pass (a search from every line was
+    quadratic in the number of lines)."""
+    out, after = [""] * len(lines), ""
+    for n in range(len(lines) - 1, -1, -1):
+        out[n] = after
+        if lines[n][2].strip():
+            after = lines[n][2]
+    return out
+
+
 def outline(text: str) -> list[Heading]:
     lines = _lines(text)
     depth_of: dict[str, int] = {}
     headings: list[Heading] = []
     numbered_depth = 0
+    following_of = _following(lines)
     for n, (start, end, line) in enumerate(lines):
         stripped = line.strip()
-        following = next((ln for _, _, ln in lines[n + 1:] if ln.strip()), "")
+        following = following_of[n]
         previous = lines[n - 1][2] if n else ""
         found = _numbering(stripped)
         if found:

@@ -9,6 +9,7 @@ Chroma our own embeddings: its default embedding function would try to download 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -68,8 +69,9 @@ class ChunkStore:
             self.collection.upsert(ids=ids[i:i + BATCH], embeddings=vectors[i:i + BATCH].tolist(),
                                    documents=texts[i:i + BATCH], metadatas=cast(Any, metadatas[i:i + BATCH]))
 
-    def indexed_snapshots(self, snapshot_ids: list[int]) -> set[int]:
-        found: set[int] = set()
+    def chunk_counts(self, snapshot_ids: list[int]) -> Counter[int]:
+        """How many chunks of each snapshot the store holds (latest and history): what is really indexed."""
+        found: Counter[int] = Counter()
         for collection in (self.collection, self.history):
             for i in range(0, len(snapshot_ids), 500):
                 where: Any = {"snapshot_id": {"$in": snapshot_ids[i:i + 500]}}  # Chroma's Where type is narrower
@@ -108,3 +110,7 @@ class ChunkStore:
 
     def count(self) -> int:
         return self.collection.count()
+
+    def count_all(self) -> int:
+        """Chunks held for this model, superseded snapshots' included."""
+        return self.collection.count() + self.history.count()

@@ -26,9 +26,10 @@ from evidence.vocabulary import City, Indicator
 from review.proposer.evidence import queries_for
 from vectorstore.embeddings import get_embedder
 from vectorstore.search import Ask, Filters, query_vector, search_many
+from vectorstore.segment import words
 
 DIGITS = re.compile(r"\d+(?:[.,:/\-]\d+)*")
-MIN_WORDS = 4          # a shorter line is a menu entry or a label, not a policy paragraph
+MIN_WORDS = 4          # a shorter line is a menu entry or a label, not a policy paragraph (words as ICU cuts them)
 MIN_SIMILARITY = 0.25  # below this a paragraph is about none of the indicators (measured on the sample)
 PER_QUERY = 8          # as the proposer: the changed text must be among this many hits of a query in the city
 
@@ -82,7 +83,13 @@ def classify(old: str | None, new: str, before: AbstractSet[str] = frozenset(),
 
 
 def _substantive(line: str, elsewhere: AbstractSet[str]) -> bool:
-    return len(line.split()) >= MIN_WORDS and key(line) not in elsewhere
+    return word_count(line) >= MIN_WORDS and key(line) not in elsewhere
+
+
+def word_count(line: str) -> int:
+    """Words by script, as the lexical index cuts them: Chinese, Japanese and Thai are written without spaces,
+    so `split()` saw a whole unspaced paragraph as one word (and no change in those languages was ever news)."""
+    return len(words(line, None))
 
 
 def spans(text: str, lines: list[str]) -> list[tuple[int, int]]:

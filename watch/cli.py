@@ -22,6 +22,7 @@ def watch(ctx: typer.Context,
           timeout: float | None = typer.Option(None, help="seconds per request"),
           retries: int | None = typer.Option(None, help="retries per request"),
           no_notify: bool = typer.Option(False, "--no-notify", help="record the pass but send nothing"),
+          passes: int | None = typer.Option(None, help="with --every: stop after this many passes"),
           as_json: bool = JsonOption) -> None:
     """One pass over the sources that are due (resuming a pass that died); refuses while another runs."""
     if ctx.invoked_subcommand:
@@ -35,7 +36,8 @@ def watch(ctx: typer.Context,
     limits = settings.crawl.model_copy(update={k: v for k, v in flags.items() if v is not None})
     progress = None if as_json else errors
     if every:
-        every_loop(settings, interval(every), limits, progress, on_pass=lambda r: _show(r, as_json))
+        every_loop(settings, interval(every), limits, progress, passes, lambda r: _show(r, as_json),
+                   everything=everything, notify=not no_notify)
         return
     _show(run_pass(settings, everything, limits, progress, notify=not no_notify), as_json)
 

@@ -56,9 +56,18 @@ def _change(session, pass_id: int, fetch: Fetch, before: set[str], now_shown: di
     new = session.get(Snapshot, fetch.snapshot_id)
     after = known_lines([text for sid, text in now_shown.items() if sid != new.id])
     found = classify(old.text if old else None, new.text, before, after)
+    kind = "recovered" if old is None and _failed_before(session, fetch) else found.kind
     return WatchChange(pass_id=pass_id, city=fetch.city, url=fetch.url, old_snapshot_id=old.id if old else None,
-                       new_snapshot_id=new.id, kind=found.kind, added=found.added, removed=found.removed,
+                       new_snapshot_id=new.id, kind=kind, added=found.added, removed=found.removed,
                        cosmetic=found.cosmetic)
+
+
+def _failed_before(session, fetch: Fetch) -> bool:
+    """Did the URL fail earlier with an answer that says it existed (a 5xx, a timeout; not a 404)? Its first
+    text is then what it always said, not news: `recovered`, never flagged (it was a false alarm)."""
+    return session.scalars(select(Fetch.id).where(
+        Fetch.url == fetch.url, Fetch.id < fetch.id, Fetch.outcome.in_(("failed", "lost")),
+        Fetch.status.is_(None) | Fetch.status.not_in((404, 410)))).first() is not None
 
 
 def _match(settings: Settings, pass_id: int) -> None:

@@ -25,7 +25,7 @@ from evidence.settings import CrawlLimits, Settings
 from vectorstore.index import index_snapshots
 from watch.consequences import classify_pass, requeue_pass
 from watch.lock import PassLock, WatchBusy, aware
-from watch.notify import notify_pass
+from watch.notify import notify_pass, retry_notifications, skip_notification
 from watch.report import pass_row, pass_summary
 
 STEPS = ("crawl", "index", "classify", "consequences", "notify", "done")
@@ -57,6 +57,8 @@ def run_pass(settings: Settings, everything: bool = False, limits: CrawlLimits |
              console: Console | None = None, notify: bool = True) -> dict:
     """One watch pass (or the resumption of one that died). Raises WatchBusy when another pass runs."""
     with PassLock(settings.database) as lock:
+        if notify:  # a webhook or mail server that was down last time hears of those passes now
+            retry_notifications(settings)
         pass_id = _open(settings, everything)
         if pass_id is None:
             return {"pass": None, "state": "nothing-due", "flagged": [], "recovered_lock": lock.recovered}
@@ -119,7 +121,8 @@ def _crawl(run: PassRun) -> None:
     for r in rows:
         groups.setdefault(editions.get(r.city, "unknown"), []).append(r)
     for edition, group in sorted(groups.items()):
-        sources = [CrawlSource(r.city, r.url, tuple(r.allowed_domains), r.allow_private, r.kind) for r in group]
+        sources = [CrawlSource(r.city, r.url, tuple(r.allowed_domains), r.allow_private, r.kind, schedule=r.schedule)
+                   for r in group]
         result = crawling.run(settings, edition, sources, run.limits, console=run.console)
         with session_scope(settings.database) as s:
             row = pass_row(s, run.pass_id)
@@ -143,19 +146,22 @@ def _consequences(run: PassRun) -> None:
 def _notify(run: PassRun) -> None:
     if run.notify:
         notify_pass(run.settings, run.pass_id)
+    else:
+        skip_notification(run.settings, run.pass_id)
 
 
 _STEP = {"crawl": _crawl, "index": _index, "classify": _classify, "consequences": _consequences, "notify": _notify}
 
 
 def every(settings: Settings, period: timedelta, limits=None, console: Console | None = None,
-          passes: int | None = None, on_pass=None) -> None:
-    """Run a pass, then another each `period` (a busy lock skips that turn); `passes` bounds the loop."""
+          passes: int | None = None, on_pass=None, everything: bool = False, notify: bool = True) -> None:
+    """Run a pass, then another each `period` (a busy lock skips that turn); `passes` bounds the loop.
+    `everything` and `notify` hold for every pass, as for one (`--all`, `--no-notify`)."""
     done = 0
     while passes is None or done < passes:
         started = time.monotonic()
         try:
-            result = run_pass(settings, limits=limits, console=console)
+            result = run_pass(settings, everything, limits, console, notify)
         except WatchBusy as e:
             result = {"state": "busy", "error": str(e)}
         if on_pass:

@@ -56,7 +56,8 @@ def pass_summary(session, pass_id: int) -> dict:
     return {"pass": row.id, "state": row.state, "step": row.step, "started_at": row.started_at,
             "finished_at": row.finished_at, "crawls": row.crawls, "sources": len(row.sources),
             "changes": {"cosmetic": sum(c.kind == "cosmetic" for c in changes),
-                        "substantive": sum(c.kind == "substantive" for c in changes)},
+                        "substantive": sum(c.kind == "substantive" for c in changes),
+                        "recovered": sum(c.kind == "recovered" for c in changes)},  # first text after failing
             "flagged": row.flagged, "notified": row.notified}
 
 

@@ -1,0 +1,115 @@
+"""Faults of indexing (issue 13): kill -9 during `evidence index`, the lexical index rewritten under its
+readers. Real processes, a real SQLite record, a real Chroma store."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from evidence.database import session_scope
+from evidence.record import Chunk, Document, Snapshot
+from vectorstore.lexical import LexicalIndex, current_version
+
+EVIDENCE = str(Path(sys.executable).with_name("evidence"))
+WORDS = ("city", "district", "portal", "open", "data", "fibre", "school", "clinic", "permit", "tax", "transport",
+         "bus", "metro", "water", "power", "grid", "sensor", "traffic", "budget", "council", "service", "citizen",
+         "online", "form", "payment", "record", "map")
+
+
+def _long_text(seed: int, sentences: int) -> str:
+    rng = random.Random(seed)
+    return "\n".join(" ".join(rng.choice(WORDS) for _ in range(110)).capitalize() + "." for _ in range(sentences))
+
+
+def _record_snapshots(database: str, count: int) -> None:
+    with session_scope(database) as s:
+        for n in range(count):
+            document = Document(city="tokyo")
+            s.add(document)
+            s.flush()
+            text = _long_text(n, 100)
+            s.add(Snapshot(document_id=document.id, url=f"http://127.0.0.1/{n}.html", raw_sha256="0" * 64,
+                           text_sha256=f"{n:064d}", language="en", text=text, meta={}))
+
+
+def _chroma_count(data_dir: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{data_dir / 'chroma' / 'chroma.sqlite3'}?mode=ro", uri=True, timeout=0.1) as db:
+            return db.execute("select count(*) from embeddings").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_9_during_index_leaves_no_snapshot_half_indexed(tmp_path):
+    database, data_dir = f"sqlite:///{tmp_path / 'evidence.db'}", tmp_path / "data"
+    _record_snapshots(database, 5)  # 100 chunks each, embedded 64 at a time: a batch ends mid-snapshot
+    env = {**os.environ, "EVIDENCE_DATA_DIR": str(data_dir), "EVIDENCE_DATABASE_URL": database}
+    child = subprocess.Popen([EVIDENCE, "index", "--quiet"], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while _chroma_count(data_dir) < 64 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.02)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    stored_at_kill = _chroma_count(data_dir)
+    assert 0 < stored_at_kill < 500, "the kill should land while embedding"
+
+    out = subprocess.run([EVIDENCE, "index", "--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    with session_scope(database) as s:
+        listed = dict(s.execute(select(Chunk.snapshot_id, func.count()).group_by(Chunk.snapshot_id)).all())
+    with sqlite3.connect(data_dir / "chroma" / "chroma.sqlite3") as db:
+        stored = Counter(int(v) for (v,) in db.execute(
+            "select int_value from embedding_metadata where key = 'snapshot_id'"))
+    assert len(listed) == 5 and all(n >= 90 for n in listed.values())
+    assert stored == Counter(listed), "every snapshot's chunks, all of them, are in the store"
+    assert report["chunks_total"] == sum(listed.values()) == report["lexical_chunks"]
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from vectorstore.lexical import LexicalIndex, tokens
+directory, until = Path(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+n = 0
+while time.monotonic() < until:
+    size = (40, 90)[n % 2]
+    ids = [f"v{n}-{i}" for i in range(size)]
+    LexicalIndex.build(ids, [tokens(f"open data portal number {i} of {size}", "en") for i in range(size)]).publish(
+        directory, [{"chunk": i} for i in range(size)])
+    n += 1
+print(n)
+"""
+
+
+def test_the_lexical_index_is_never_rewritten_under_a_reader(tmp_path):
+    """Two writer processes publish indexes of 40 and 90 chunks as fast as they can; every load a reader makes
+    meanwhile is one whole version: its chunk ids, its BM25 arrays and its filter fields agree."""
+    directory = tmp_path / "lexical"
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(directory), "4"], stdout=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    loads, deadline = 0, time.monotonic() + 4
+    while time.monotonic() < deadline:
+        version = current_version(directory)
+        if version is None:
+            continue
+        index = LexicalIndex.load(version)
+        fields = json.loads((version / "fields.json").read_text(encoding="utf-8"))
+        assert index.retriever is not None
+        assert len(index.chunk_ids) == index.retriever.scores["num_docs"] == len(fields), version
+        hits = index.search("open data portal", 5)
+        assert hits and all(cid.split("-")[0] == index.chunk_ids[0].split("-")[0] for cid, _, _ in hits)
+        loads += 1
+    published = [int(w.communicate(timeout=60)[0]) for w in writers]
+    assert all(w.returncode == 0 for w in writers) and min(published) > 3 and loads > 10
