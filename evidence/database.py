@@ -24,6 +24,9 @@ from evidence.settings import load_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 Row = TypeVar("Row")
+# the record's ids are INTEGER columns: PostgreSQL's int4 (and SQLite's 64-bit integer) refuse anything larger,
+# so an id from a URL or the command line outside 1..ID_MAX names no row rather than failing the query
+ID_MAX = 2**31 - 1
 
 
 class NotInRecord(DataError):
@@ -105,9 +108,19 @@ def configured_session() -> Iterator[Session]:
         yield session
 
 
+def valid_id(key: object) -> bool:
+    """Whether `key` can be a record id (a whole number from 1 to ID_MAX); other keys (names) pass."""
+    return not isinstance(key, int) or isinstance(key, bool) or 1 <= key <= ID_MAX
+
+
+def lookup(session: Session, model: type[Row], key: Any) -> Row | None:
+    """`session.get`, for keys that come from outside: an id no column can hold is no row, not a database error."""
+    return session.get(model, key) if valid_id(key) else None
+
+
 def existing(session: Session, model: type[Row], key: Any) -> Row:
     """The row of `model` with this primary key; NotInRecord, naming the table and key, when there is none."""
-    row = session.get(model, key)
+    row = lookup(session, model, key)
     if row is None:
         raise NotInRecord(getattr(model, "__tablename__", model.__name__), key)
     return row

@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from evidence.database import session_scope
+from evidence.database import lookup, session_scope, valid_id
 from evidence.errors import DataError, EvidenceError
 from evidence.record import Assignment, Attachment, Decision, Proposal, Reviewer
 from frameworks import load_framework
@@ -159,7 +159,7 @@ def states(session: Session, proposals: list[Proposal]) -> dict[int, ReviewState
 
 def routed_proposal(session: Session, proposal_id: int, reviewer: Reviewer) -> Proposal:
     """The proposal, if it exists (else NoSuchItem) and is routed to `reviewer` (else Forbidden)."""
-    proposal = session.get(Proposal, proposal_id)
+    proposal = lookup(session, Proposal, proposal_id)
     if proposal is None:
         raise NoSuchItem(proposal_id)
     require_routed(session, reviewer, proposal)
@@ -275,6 +275,8 @@ def audit_log(session: Session, proposal_id: int | None = None, edition: str | N
     """Every decision (with its evidence) and, unless one item is asked for, every assignment step."""
     names = dict(session.execute(select(Reviewer.id, Reviewer.name)).all())
     query = select(Decision, Proposal).join(Proposal, Decision.proposal_id == Proposal.id)
+    if proposal_id is not None and not valid_id(proposal_id):
+        return []  # no item has such an id
     if proposal_id is not None:
         query = query.where(Decision.proposal_id == proposal_id)
     if edition:

@@ -8,6 +8,7 @@ import difflib
 from jinja2 import Environment
 from sqlalchemy import select
 
+from evidence.database import lookup
 from evidence.errors import DataError
 from evidence.record import Snapshot, WatchChange, WatchPass, WatchRequeue
 from evidence.settings import load_settings
@@ -40,7 +41,7 @@ class NoSuchPass(DataError):
 
 def pass_row(session, pass_id: int) -> WatchPass:
     """The record of a pass; NoSuchPass when it is not there."""
-    row = session.get(WatchPass, pass_id)
+    row = lookup(session, WatchPass, pass_id)
     if row is None:
         raise NoSuchPass(pass_id)
     return row

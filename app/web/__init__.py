@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -19,7 +20,7 @@ from app.web import ranking, watch
 from evidence.settings import Settings
 from review.auth import session_secret
 from review.web import pages, reports
-from review.web.base import ERROR_PAGES, HERE, SECURITY_HEADERS, Config, SignInRequired, error_page
+from review.web.base import ERROR_PAGES, HERE, SECURITY_HEADERS, Config, SignInRequired, error_page, invalid_request
 from review.web.i18n import catalogue
 from watch.report import NoSuchPass
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
     async def to_sign_in(request: Request, _exc: SignInRequired):
         return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
 
+    app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     for exc, status, title, message in APP_ERROR_PAGES:
         app.add_exception_handler(exc, error_page(status, title, message))
     return app

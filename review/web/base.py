@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -72,3 +73,13 @@ def error_page(status: int, title: str, message: str | None):
         return render(request, "error.html", status, title=t(title), message=t(message) if message else str(exc))
 
     return handler
+
+
+async def invalid_request(request: Request, exc: RequestValidationError) -> HTMLResponse:
+    """A path that names nothing (`/items/abc`) is not found; a bad query or form field is bad input, named."""
+    t = translator(language(request))
+    problems = exc.errors()
+    if any(p.get("loc", ("",))[0] == "path" for p in problems):
+        return render(request, "error.html", 404, title=t("not_found_title"), message=request.url.path)
+    named = "; ".join(f"{'.'.join(str(part) for part in p.get('loc', ())[1:])}: {p.get('msg', '')}" for p in problems)
+    return render(request, "error.html", 400, title=t("bad_input_title"), message=named)

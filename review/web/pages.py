@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from evidence.database import existing, session_scope
+from evidence.database import existing, lookup, session_scope
 from evidence.errors import DataError, DataErrors
 from evidence.record import Proposal, Reviewer
 from frameworks import edition_ids
@@ -210,7 +210,7 @@ def assign(request: Request, me: Me = Depends(signed_in), csrf_token: str = Form
     require_csrf(request, csrf_token)
     _author(me, request)
     with session_scope(config(request).settings.database) as session:
-        whom = session.get(Reviewer, reviewer)
+        whom = lookup(session, Reviewer, reviewer)
         if whom is None:
             raise DataError("assignment", "reviewer", f"no reviewer #{reviewer}")
         open_assignment(session, whom, edition, existing(session, Reviewer, me.id), city.strip() or None,
