@@ -59,7 +59,31 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
+    return engine
+
+
+class NulCharacter(DataError):
+    """Text with a NUL character (\\x00), which PostgreSQL cannot store: named, rather than a database error."""
+
+
+def refuse_nul(source: str, where: str, value: str | None) -> str | None:
+    """Text a person typed, as it will be stored: one with a NUL is refused on every backend alike."""
+    if value and "\x00" in value:
+        raise NulCharacter(source, where, "contains a NUL character (\\x00), which cannot be stored")
+    return value
+
+
+def _refuse_nul(_conn, _cursor, statement: str, parameters, _context, executemany: bool) -> None:
+    """Before PostgreSQL sees it: a NUL in any text parameter is refused, naming the table and the column."""
+    rows = parameters if executemany else [parameters]
+    for row in rows or ():
+        values = row.items() if isinstance(row, dict) else enumerate(row or ())
+        for name, value in values:
+            if isinstance(value, str) and "\x00" in value:
+                table = statement.split(" INTO ", 1)[-1].split(" ", 1)[0] if statement.startswith("INSERT") else "record"
+                raise NulCharacter(table, str(name), "contains a NUL character (\\x00), which cannot be stored")
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from evidence.database import refuse_nul
 from evidence.errors import DataError, EvidenceError
 from evidence.record import Reviewer
 from evidence.settings import Settings
@@ -42,6 +43,8 @@ def add_reviewer(session: Session, name: str, password: str, role: str = "review
     import pycountry
 
     name = name.strip()
+    refuse_nul("reviewer", "name", name)
+    refuse_nul("reviewer", "email", email)
     if not name:
         raise DataError("reviewer", "name", "empty")
     if role not in ROLES:
@@ -59,7 +62,8 @@ def add_reviewer(session: Session, name: str, password: str, role: str = "review
 
 
 def authenticate(session: Session, name: str, password: str) -> Reviewer:
-    reviewer = session.scalar(select(Reviewer).where(Reviewer.name == name.strip()))
+    # a NUL cannot be in a stored name (PostgreSQL refuses the very query): no such reviewer
+    reviewer = None if "\x00" in name else session.scalar(select(Reviewer).where(Reviewer.name == name.strip()))
     if reviewer is None or not reviewer.password_hash:
         _hasher.hash(password)  # same cost as a real check, so timing does not reveal the names
         raise SignInFailed("wrong name or password")

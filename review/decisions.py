@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from evidence.database import lookup, session_scope, valid_id
+from evidence.database import lookup, refuse_nul, session_scope, valid_id
 from evidence.errors import DataError, EvidenceError
 from evidence.record import Assignment, Attachment, Decision, Proposal, Reviewer
 from frameworks import load_framework
@@ -178,7 +178,7 @@ def decide(session: Session, proposal_id: int, reviewer: Reviewer, action: str, 
     state = review_state(proposal.level, decisions_of(session, [proposal.id])[proposal.id])
     if version is not None and version != state.version:
         raise Conflict(proposal.id, version, state.version)
-    reason = (reason or "").strip()
+    reason = refuse_nul("decision", "reason", (reason or "").strip()) or ""
     decided_level = _check(proposal, reviewer, action, level, reason, state, evidence)
     decision = Decision(proposal_id=proposal.id, reviewer_id=reviewer.id, round=state.round, action=action,
                         level=decided_level, reason=reason, sequence=state.version + 1)
