@@ -196,6 +196,8 @@ class Decision(Base):
     # place in its proposal's history (1, 2, ...): unique, so of two people deciding from the same
     # version only one is recorded and the other is told (review.decisions)
     sequence: Mapped[int | None]
+    # SHA-256 over the previous decision's digest and this one's content (evidence.chain): an edit by hand shows
+    digest: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (UniqueConstraint("proposal_id", "sequence", name="uq_decisions_proposal_id_sequence"),)
 
 
@@ -305,3 +307,16 @@ class WatchRequeue(Base):
     new_level: Mapped[int | None]
     changes: Mapped[list] = mapped_column(default=list)  # WatchChange ids behind it
     __table_args__ = (UniqueConstraint("pass_id", "edition", "city", "indicator"),)
+
+
+class DecisionChain(Base):
+    """The head of the decisions' hash chain (evidence.chain): the last decision chained and its digest.
+
+    Every decision updates it in its own transaction, which also serialises decisions, so the chain never
+    forks; a log whose newest decision is older than the head has lost its newest rows."""
+
+    __tablename__ = "decision_chain"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_id: Mapped[int | None]
+    digest: Mapped[str] = mapped_column(String(64))
+    length: Mapped[int] = mapped_column(Integer, default=0)

@@ -176,11 +176,16 @@ def unassign(assignment: int, name: str = AsOption) -> None:
 
 @review_app.command("log")
 def log(item: int | None = typer.Option(None), edition: str | None = typer.Option(None),
+        verify: bool = typer.Option(False, "--verify", help="check the decisions' hash chain instead: exit 1 "
+                                    "if a decision was edited, removed or added by hand"),
         as_json: bool = JsonOption) -> None:
     """The audit log: every decision (who, when, what, why, evidence) and assignment."""
     from evidence.database import configured_session
     from review.decisions import audit_log
 
+    if verify:
+        _verify(as_json)
+        return
     with configured_session() as session:
         steps = audit_log(session, item, edition)
     if as_json:
@@ -192,6 +197,25 @@ def log(item: int | None = typer.Option(None), edition: str | None = typer.Optio
         table.add_row(f"{s.at:%Y-%m-%d %H:%M:%S}", Text(s.who), s.what, where, str(s.round or ""),
                       "" if s.level is None else str(s.level), Text(s.reason), Text("; ".join(s.evidence)))
     console.print(table)
+
+
+def _verify(as_json: bool) -> None:
+    from evidence.database import configured_session
+    from review.decisions import verify_chain
+
+    with configured_session() as session:
+        check = verify_chain(session)
+    if as_json:
+        emit_json({"intact": check.intact, "decisions": check.decisions, "head": check.head,
+                   "problems": [{"decision": d, "problem": p} for d, p in check.problems]})
+    elif check.intact:
+        console.print(f"audit log intact: {check.decisions} decision(s) chained; head {check.head}")
+    else:
+        console.print(f"[red]audit log broken[/]: {len(check.problems)} problem(s) in {check.decisions} decision(s)")
+        for decision, problem in check.problems:
+            console.print(Text(f"  {'decision #' + str(decision) if decision else 'chain'}: {problem}"))
+    if not check.intact:
+        raise typer.Exit(1)
 
 
 @review_app.command("confirmed")
