@@ -179,6 +179,21 @@ class Reviewer(Base):
     role: Mapped[str] = mapped_column(String(20), default="reviewer")  # reviewer | author
     languages: Mapped[list] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=now)
+    disabled_at: Mapped[datetime | None]  # `evidence reviewers disable`: cannot sign in, every session ended
+
+
+class ReviewSession(Base):
+    """A signed-in browser: the cookie carries a random token, this row its SHA-256. Signing out, a password
+    change, `evidence reviewers disable` or `signout` end it; an ended or expired row signs nobody in."""
+
+    __tablename__ = "review_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's token
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime]
+    address: Mapped[str | None] = mapped_column(String(64))  # the client's address at sign-in
+    ended_at: Mapped[datetime | None]
+    ended_why: Mapped[str | None] = mapped_column(String(40))  # signed-out | password-changed | disabled | revoked
 
 
 class Decision(Base):

@@ -1,8 +1,10 @@
-"""Reviewer accounts, passwords (Argon2id), the session secret and CSRF tokens.
+"""Reviewer accounts, passwords (Argon2id), sign-in sessions, the session secret and CSRF tokens.
 
-Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous): they hold the reviewer id,
-a fingerprint of the password hash (so changing a password signs every old session out) and the
-session's CSRF token, which every form posts back.
+The cookie is signed (Starlette's SessionMiddleware, itsdangerous) and holds a random session token and
+the session's CSRF token, which every form posts back. The token's SHA-256 is a row of `review_sessions`:
+a session is valid while that row is neither ended nor expired and its reviewer is not disabled, so
+signing out, a password change, `evidence reviewers disable` and `evidence reviewers signout` end it on
+the server, and a copied cookie stops working with it.
 """
 
 from __future__ import annotations
@@ -12,18 +14,20 @@ import hmac
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from evidence.database import refuse_nul
 from evidence.errors import DataError, EvidenceError
-from evidence.record import Reviewer
+from evidence.record import Reviewer, ReviewSession, now
 from evidence.settings import Settings
 
 ROLES = ("reviewer", "author")
+SESSION_HOURS = 12  # a session ends this long after sign-in, used or not
 _hasher = PasswordHasher()
 
 
@@ -64,7 +68,7 @@ def add_reviewer(session: Session, name: str, password: str, role: str = "review
 def authenticate(session: Session, name: str, password: str) -> Reviewer:
     # a NUL cannot be in a stored name (PostgreSQL refuses the very query): no such reviewer
     reviewer = None if "\x00" in name else session.scalar(select(Reviewer).where(Reviewer.name == name.strip()))
-    if reviewer is None or not reviewer.password_hash:
+    if reviewer is None or not reviewer.password_hash or reviewer.disabled_at is not None:
         _hasher.hash(password)  # same cost as a real check, so timing does not reveal the names
         raise SignInFailed("wrong name or password")
     try:
@@ -76,9 +80,76 @@ def authenticate(session: Session, name: str, password: str) -> Reviewer:
     return reviewer
 
 
-def fingerprint(reviewer: Reviewer) -> str:
-    """A short digest of the password hash, kept in the session: a new password ends old sessions."""
-    return hashlib.sha256((reviewer.password_hash or "").encode()).hexdigest()[:16]
+def reviewer_named(session: Session, name: str) -> Reviewer:
+    reviewer = session.scalar(select(Reviewer).where(Reviewer.name == name.strip()))
+    if reviewer is None:
+        raise DataError("reviewer", name, "no such reviewer; add one with `evidence reviewers add`")
+    return reviewer
+
+
+# --- sessions ---------------------------------------------------------------------------------------
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(session: Session, reviewer: Reviewer, address: str | None = None) -> str:
+    """A new sign-in session for `reviewer`; returns the token for the cookie (the record keeps its hash)."""
+    token = secrets.token_urlsafe(32)
+    session.add(ReviewSession(id=_token_digest(token), reviewer_id=reviewer.id, address=(address or "")[:64] or None,
+                              expires_at=now() + timedelta(hours=SESSION_HOURS)))
+    session.flush()
+    return token
+
+
+def session_reviewer(session: Session, token: str | None) -> Reviewer | None:
+    """The reviewer a cookie's token signs in: none when the session ended, expired or the account is disabled."""
+    if not token or not isinstance(token, str):
+        return None
+    row = session.scalar(select(ReviewSession).where(ReviewSession.id == _token_digest(token),
+                                                     ReviewSession.ended_at.is_(None), ReviewSession.expires_at > now()))
+    if row is None:
+        return None
+    reviewer = session.get(Reviewer, row.reviewer_id)
+    return reviewer if reviewer is not None and reviewer.disabled_at is None else None
+
+
+def end_session(session: Session, token: str | None, why: str = "signed-out") -> None:
+    if token and isinstance(token, str):
+        session.execute(update(ReviewSession).where(ReviewSession.id == _token_digest(token),
+                                                    ReviewSession.ended_at.is_(None)).values(ended_at=now(), ended_why=why))
+
+
+def end_sessions(session: Session, reviewer: Reviewer, why: str) -> int:
+    """End every open session of `reviewer` (on every browser); returns how many were open."""
+    result = session.execute(update(ReviewSession).where(ReviewSession.reviewer_id == reviewer.id,
+                                                         ReviewSession.ended_at.is_(None))
+                             .values(ended_at=now(), ended_why=why))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def open_sessions(session: Session, reviewer: Reviewer) -> list[ReviewSession]:
+    return list(session.scalars(select(ReviewSession).where(ReviewSession.reviewer_id == reviewer.id,
+                                                            ReviewSession.ended_at.is_(None),
+                                                            ReviewSession.expires_at > now())
+                                .order_by(ReviewSession.created_at)))
+
+
+def change_password(session: Session, reviewer: Reviewer, password: str) -> int:
+    """Set a new password; every session of the reviewer ends (returns how many)."""
+    reviewer.password_hash = hash_password(password)
+    return end_sessions(session, reviewer, "password-changed")
+
+
+def disable_reviewer(session: Session, reviewer: Reviewer) -> int:
+    """The reviewer can no longer sign in and every session ends (decisions made stay); returns the sessions ended."""
+    if reviewer.disabled_at is None:
+        reviewer.disabled_at = now()
+    return end_sessions(session, reviewer, "disabled")
+
+
+def enable_reviewer(reviewer: Reviewer) -> None:
+    reviewer.disabled_at = None
 
 
 def new_csrf_token() -> str:

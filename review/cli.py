@@ -260,6 +260,52 @@ def reviewers_add(name: str, role: str = typer.Option("reviewer", help="reviewer
                       + (" already existed: left unchanged" if existed else ""))
 
 
+@reviewers_app.command("disable")
+def reviewers_disable(name: str) -> None:
+    """Disable an account: it cannot sign in and every session of it ends now (its decisions stay)."""
+    from evidence.database import configured_session
+    from review.auth import disable_reviewer, reviewer_named
+
+    with configured_session() as session:
+        ended = disable_reviewer(session, reviewer_named(session, name))
+    console.print(Text(f"{name} disabled; {ended} session(s) ended"))
+
+
+@reviewers_app.command("enable")
+def reviewers_enable(name: str) -> None:
+    """Let a disabled account sign in again."""
+    from evidence.database import configured_session
+    from review.auth import enable_reviewer, reviewer_named
+
+    with configured_session() as session:
+        enable_reviewer(reviewer_named(session, name))
+    console.print(Text(f"{name} enabled"))
+
+
+@reviewers_app.command("signout")
+def reviewers_signout(name: str) -> None:
+    """End every session of a reviewer (a lost laptop, a copied cookie); they can sign in again."""
+    from evidence.database import configured_session
+    from review.auth import end_sessions, reviewer_named
+
+    with configured_session() as session:
+        ended = end_sessions(session, reviewer_named(session, name), "revoked")
+    console.print(Text(f"{ended} session(s) of {name} ended"))
+
+
+@reviewers_app.command("password")
+def reviewers_password(name: str,
+                       password: str = typer.Option(..., prompt="New password", hide_input=True,
+                                                    confirmation_prompt=True, help="asked for when not given")) -> None:
+    """Set a reviewer's password; every session of theirs ends."""
+    from evidence.database import configured_session
+    from review.auth import change_password, reviewer_named
+
+    with configured_session() as session:
+        ended = change_password(session, reviewer_named(session, name), password)
+    console.print(Text(f"password of {name} changed; {ended} session(s) ended"))
+
+
 @reviewers_app.command("list")
 def reviewers_list(as_json: bool = JsonOption) -> None:
     """Reviewer accounts and what is open to them."""
@@ -268,6 +314,7 @@ def reviewers_list(as_json: bool = JsonOption) -> None:
     from evidence.database import configured_session
     from evidence.record import Reviewer
     from review.assignments import open_assignments
+    from review.auth import open_sessions
 
     with configured_session() as session:
         rows: list[dict[str, Any]] = []
@@ -275,11 +322,14 @@ def reviewers_list(as_json: bool = JsonOption) -> None:
             scopes = [" ".join(x for x in (a.edition, a.city, a.indicator) if x)
                       for a in open_assignments(session, reviewer.id)]
             rows.append({"id": reviewer.id, "name": reviewer.name, "role": reviewer.role,
-                         "languages": reviewer.languages, "assignments": scopes})
+                         "languages": reviewer.languages, "assignments": scopes,
+                         "disabled": reviewer.disabled_at is not None,
+                         "sessions": len(open_sessions(session, reviewer))})
     if as_json:
         emit_json(rows)
         return
-    table = Table("#", "name", "role", "languages", "open to them", title=f"{len(rows)} reviewer(s)")
+    table = Table("#", "name", "role", "languages", "open to them", "sessions", title=f"{len(rows)} reviewer(s)")
     for r in rows:
-        table.add_row(str(r["id"]), Text(r["name"]), r["role"], ",".join(r["languages"]), "; ".join(r["assignments"]))
+        table.add_row(str(r["id"]), Text(r["name"] + (" (disabled)" if r["disabled"] else "")), r["role"],
+                      ",".join(r["languages"]), "; ".join(r["assignments"]), str(r["sessions"]))
     console.print(table)
