@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import tempfile
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -24,10 +30,13 @@ from sqlalchemy.orm import Session
 from evidence.database import refuse_nul
 from evidence.errors import DataError, EvidenceError
 from evidence.record import Reviewer, ReviewSession, now
-from evidence.settings import Settings
+from evidence.settings import Review, Settings
 
 ROLES = ("reviewer", "author")
 SESSION_HOURS = 12  # a session ends this long after sign-in, used or not
+MIN_PASSWORD = 12
+HASHING_WAIT = 10.0  # seconds a sign-in waits for its turn to hash before it is told the server is busy
+TRACKED = 10_000  # names and addresses whose failures are remembered (the oldest are forgotten first)
 _hasher = PasswordHasher()
 
 
@@ -35,10 +44,82 @@ class SignInFailed(EvidenceError):
     """Wrong name or password (deliberately not saying which)."""
 
 
+class SignInThrottled(EvidenceError):
+    """Too many failed sign-ins for this account or from this address: wait `retry_after` seconds."""
+
+    def __init__(self, retry_after: float):
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(f"too many failed sign-ins: try again in {self.retry_after} s")
+
+
+class HashingBusy(EvidenceError):
+    """Every password-hashing slot stayed taken for HASHING_WAIT seconds."""
+
+
 def hash_password(password: str) -> str:
-    if len(password) < 4:
-        raise DataError("password", "", "too short: use at least 4 characters")
+    if len(password) < MIN_PASSWORD:
+        raise DataError("password", "", f"too short: use at least {MIN_PASSWORD} characters")
     return _hasher.hash(password)
+
+
+class SignInGuard:
+    """Sign-in limits of one app: failed sign-ins are counted per account and per client address over a
+    sliding window (past the limit, even the right password waits: nothing is hashed), and at most
+    `hashing` Argon2id computations run at once (64 MiB each), so a burst of sign-ins cannot exhaust memory.
+    The counts live in this process (`evidence serve` runs one) and start afresh when it restarts."""
+
+    def __init__(self, limits: Review):
+        self.limits = limits
+        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(limits.hashing)
+        self.hashing_now = self.hashing_peak = 0
+
+    def _recent(self, key: tuple[str, str], at: float) -> deque[float]:
+        times = self._failures.get(key) or deque()
+        while times and times[0] <= at - self.limits.signin_window:
+            times.popleft()
+        return times
+
+    def check(self, name: str, address: str | None) -> None:
+        """SignInThrottled when the account or the address has failed too often within the window."""
+        at = time.monotonic()
+        with self._lock:
+            for key, limit in ((("account", name.strip()), self.limits.signin_failures),
+                               (("address", address or "?"), self.limits.address_failures)):
+                times = self._recent(key, at)
+                if len(times) >= limit:
+                    raise SignInThrottled(times[len(times) - limit] + self.limits.signin_window - at)
+
+    def failed(self, name: str, address: str | None) -> None:
+        at = time.monotonic()
+        with self._lock:
+            for key in (("account", name.strip()), ("address", address or "?")):
+                times = self._recent(key, at)
+                times.append(at)
+                self._failures[key] = times
+                self._failures.move_to_end(key)
+            while len(self._failures) > TRACKED:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(("account", name.strip()), None)
+
+    @contextmanager
+    def hashing(self) -> Iterator[None]:
+        """A slot to hash a password in; HashingBusy after HASHING_WAIT seconds without one."""
+        if not self._slots.acquire(timeout=HASHING_WAIT):
+            raise HashingBusy("the server is busy signing others in: try again in a moment")
+        with self._lock:
+            self.hashing_now += 1
+            self.hashing_peak = max(self.hashing_peak, self.hashing_now)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.hashing_now -= 1
+            self._slots.release()
 
 
 def add_reviewer(session: Session, name: str, password: str, role: str = "reviewer",

@@ -4,7 +4,7 @@ exceptions the views raise and the error pages that answer them. The app is asse
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from evidence.errors import DataError, DataErrors
 from evidence.settings import Settings
 from review.assignments import Forbidden
+from review.auth import SignInGuard
 from review.decisions import NoSuchItem
 from review.web.i18n import pick_language, translator
 
@@ -31,6 +32,10 @@ SECURITY_HEADERS = {
 class Config:
     settings: Settings
     weights_path: Path | None = None
+    guard: SignInGuard = field(init=False)  # this app's sign-in limits (review.auth)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "guard", SignInGuard(self.settings.review))
 
 
 class SignInRequired(Exception):

@@ -14,7 +14,15 @@ from evidence.record import Proposal, Reviewer
 from frameworks import edition_ids
 from review.assignments import Forbidden, close_assignment, open_assignment, open_assignments
 from review.attachments import Attached, kept_file, store_file, url_evidence
-from review.auth import SignInFailed, authenticate, change_password, end_sessions, open_sessions
+from review.auth import (
+    HashingBusy,
+    SignInFailed,
+    SignInThrottled,
+    authenticate,
+    change_password,
+    end_sessions,
+    open_sessions,
+)
 from review.decisions import ACTIONS, STATUSES, Conflict, Refused, audit_log, decide
 from review.item import load_item
 from review.queue import QueueFilter, build_queue, next_item
@@ -42,13 +50,33 @@ def signin_page(request: Request, next: str = "/queue"):
 def signin(request: Request, name: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
            next: str = Form("/queue")):
     require_csrf(request, csrf_token)
+    guard, address = config(request).guard, _address(request)
+    t = translator(language(request))
     try:
-        with session_scope(config(request).settings.database) as session:
+        guard.check(name, address)  # past the limit nothing is hashed, the right password included
+        with guard.hashing(), session_scope(config(request).settings.database) as session:
             start(request, session, authenticate(session, name, password))
     except SignInFailed:
-        return render(request, "signin.html", 401, next=_safe_next(next), name=name,
-                      error=translator(language(request))("signin_failed"))
+        guard.failed(name, address)
+        return render(request, "signin.html", 401, next=_safe_next(next), name=name, error=t("signin_failed"))
+    except (SignInThrottled, HashingBusy) as e:
+        return _wait(render(request, "signin.html", 429 if isinstance(e, SignInThrottled) else 503,
+                            next=_safe_next(next), name=name, error=_wait_message(t, e)), e)
+    guard.succeeded(name)
     return RedirectResponse(_safe_next(next), status_code=303)
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _wait_message(t, e: SignInThrottled | HashingBusy) -> str:
+    return t("signin_throttled", seconds=e.retry_after) if isinstance(e, SignInThrottled) else t("signin_busy")
+
+
+def _wait(response, e: SignInThrottled | HashingBusy):
+    response.headers["Retry-After"] = str(e.retry_after if isinstance(e, SignInThrottled) else 5)
+    return response
 
 
 @router.post("/signout")
@@ -69,15 +97,21 @@ def password_change(request: Request, me: Me = Depends(signed_in), csrf_token: s
     """A new password for the signed-in reviewer: every session of theirs ends, this browser gets a new one."""
     require_csrf(request, csrf_token)
     t = translator(language(request))
+    guard, address = config(request).guard, _address(request)
     try:
-        with session_scope(config(request).settings.database) as session:
+        guard.check(me.name, address)  # a borrowed session cannot guess the password here either
+        with guard.hashing(), session_scope(config(request).settings.database) as session:
             reviewer = authenticate(session, me.name, current)
             if new != repeat:
                 raise DataError("password", "repeat", t("password_mismatch"))
             change_password(session, reviewer, new)
             start(request, session, reviewer)
     except SignInFailed:
+        guard.failed(me.name, address)
         return render(request, "password.html", 401, error=t("password_wrong"))
+    except (SignInThrottled, HashingBusy) as e:
+        return _wait(render(request, "password.html", 429 if isinstance(e, SignInThrottled) else 503,
+                            error=_wait_message(t, e)), e)
     except DataError as e:
         return render(request, "password.html", 400, error=str(e))
     flash(request, t("password_changed"))
