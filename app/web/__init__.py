@@ -18,7 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from app.web import ranking, watch
 from evidence.settings import Settings
-from review.auth import session_secret
+from review.auth import SESSION_HOURS, session_secret
 from review.web import pages, reports
 from review.web.base import ERROR_PAGES, HERE, SECURITY_HEADERS, Config, SignInRequired, error_page, invalid_request
 from review.web.i18n import catalogue
@@ -33,7 +33,7 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
     app = FastAPI(title="evidence review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = Config(settings, weights_path)
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie="evidence_session",
-                       same_site="lax", https_only=False, max_age=12 * 3600)
+                       same_site="lax", https_only=settings.review.secure_cookie, max_age=SESSION_HOURS * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in (pages.router, reports.router, ranking.router, watch.router):
         app.include_router(router)

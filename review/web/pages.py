@@ -119,10 +119,11 @@ def password_change(request: Request, me: Me = Depends(signed_in), csrf_token: s
 
 
 @router.get("/lang/{code}")
-def switch_language(code: str, next: str = "/queue"):
+def switch_language(request: Request, code: str, next: str = "/queue"):
     response = RedirectResponse(_safe_next(next), status_code=303)
     if code in LANGUAGES:
-        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="lax")
+        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="lax",
+                            secure=config(request).settings.review.secure_cookie)
     return response
 
 
