@@ -84,6 +84,11 @@ def _storable_result(result: FetchResult) -> FetchResult:
     removed = 0
     for name in ("url", "reason", "content_type", "etag", "last_modified", "redirect_to", "links"):
         setattr(result, name, storable(getattr(result, name))[0])
+    # a validator longer than its column cannot be stored whole, and a cut one would never match: none is kept
+    # (the page is fetched in full next time instead of conditionally)
+    for name, column in (("etag", Page.etag), ("last_modified", Page.last_modified)):
+        if len(getattr(result, name) or "") > column.type.length:
+            setattr(result, name, None)
     if result.extraction is not None:
         found = result.extraction
         for name in ("text", "title", "charset", "language", "language_source", "meta"):

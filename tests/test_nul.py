@@ -87,3 +87,36 @@ def test_a_reviewer_name_with_a_nul_is_refused(database_url):
 
     with session_scope(database_url) as s, pytest.raises(DataError, match="reviewer: name: contains a NUL"):
         add_reviewer(s, "ne\x00w", "a long enough password")
+
+
+class LongValidators(SimpleHTTPRequestHandler):
+    """A page whose ETag is longer than the record's column (300 characters): PostgreSQL refused the row."""
+
+    def end_headers(self):
+        self.send_header("ETag", '"' + "e" * 400 + '"')
+        super().end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_page_with_a_validator_too_long_to_store_is_kept_without_it(database_url, data_dir, tmp_path):
+    docs = tmp_path / "site"
+    docs.mkdir()
+    (docs / "plan.txt").write_text("Every district has 5G coverage since 2023.\n", encoding="utf-8")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(LongValidators, directory=str(docs)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"sources:\n  - {{city: cairo, url: 'http://127.0.0.1:{server.server_address[1]}/plan.txt', "
+                       "kind: seed, allow_private: true, provenance: test}\n", encoding="utf-8")
+    env = {"EVIDENCE_DATABASE_URL": database_url, "EVIDENCE_DATA_DIR": str(data_dir), "EVIDENCE_CRAWL_DELAY": "0"}
+    try:
+        crawled = CliRunner().invoke(cli, ["crawl", "--edition", "arab-2024", "--sources", str(sources), "--depth", "0",
+                                           "--city", "cairo", "--json"], env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert crawled.exit_code == 0, crawled.output
+    with session_scope(database_url) as s:
+        assert [f.outcome for f in s.scalars(select(Fetch))] == ["new-snapshot"]
+        assert [snap.text for snap in s.scalars(select(Snapshot))] == ["Every district has 5G coverage since 2023."]
