@@ -10,6 +10,10 @@ path: conditional re-fetches, nothing to re-embed, no proposal sent twice.
 
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
+
 import click
 from rich.rule import Rule
 
@@ -27,7 +31,23 @@ REVIEWERS = [("author", "author", "ar,en,zh,fr,de,ru,ja,pt"), ("amal", "reviewer
              ("basil", "reviewer", "ar,en")]
 
 
-def steps(out: str) -> list[tuple[str, list[str]]]:
+def demo_passwords(data_dir: Path) -> dict[str, str]:
+    """A random password (16 characters) per demo account, made once and kept owner-only in
+    `<data dir>/demo-passwords.txt`: the demo's accounts follow the same 12-character rule as everyone's,
+    and no two installations share them."""
+    path = data_dir / "demo-passwords.txt"
+    known = dict(line.split(" ", 1) for line in path.read_text(encoding="utf-8").splitlines() if " " in line) \
+        if path.exists() else {}
+    missing = {name: secrets.token_urlsafe(12) for name, _, _ in REVIEWERS if name not in known}
+    if missing:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.writelines(f"{name} {password}\n" for name, password in missing.items())
+    return {**known, **missing}
+
+
+def steps(out: str, passwords: dict[str, str]) -> list[tuple[str, list[str]]]:
     return [
         ("The edition frameworks", ["frameworks", "list"]),
         ("Crawl the sample's G20 cities (loopback sites: robots.txt, sitemaps, legacy encodings, PDFs, failures)",
@@ -42,7 +62,7 @@ def steps(out: str) -> list[tuple[str, list[str]]]:
         ("Propose levels for the Arab League sample cities", ["propose", "--edition", "arab-2024"]),
         ("How often the proposer is right on the answer key", ["eval", "--gold", GOLD]),
         *[(f"Reviewer account: {name}", ["reviewers", "add", name, "--role", role, "--languages", langs,
-                                         "--password", f"demo-{name}", "--exist-ok"]) for name, role, langs in REVIEWERS],
+                                         "--password", passwords[name], "--exist-ok"]) for name, role, langs in REVIEWERS],
         *[(f"The author opens arab-2024 to {name}", ["review", "assign", "--as", "author", "--reviewer", name,
                                                       "--edition", "arab-2024"]) for name in ("amal", "basil")],
         ("amal's review queue", ["review", "list", "--as", "amal", "--edition", "arab-2024"]),
@@ -63,10 +83,12 @@ def run(args: list[str]) -> None:
 
 
 def main() -> None:
-    out = str(load_settings().data_dir / "demo" / "scores")
-    for title, args in steps(out):
+    data_dir = load_settings().data_dir
+    out, passwords = str(data_dir / "demo" / "scores"), demo_passwords(data_dir)
+    for title, args in steps(out, passwords):
         console.print(Rule(f"[bold]{title}[/]"))
-        console.print(f"[dim]$ evidence {' '.join(args)}[/]")
+        shown = ["…" if n and args[n - 1] == "--password" else a for n, a in enumerate(args)]
+        console.print(f"[dim]$ evidence {' '.join(shown)}[/]")
         if title == WATCH:  # the crawled sources point at the sample's loopback sites: serve them, changed
             with SampleServer(version="v2", port=SAMPLE_PORT):
                 run(args)
@@ -75,8 +97,9 @@ def main() -> None:
     console.print(Rule("[bold]Done[/]"))
     console.print(f"Ranking tables and charts: [bold]{out}[/]")
     console.print("Open the review app:  [bold].venv/bin/evidence serve[/]  then http://127.0.0.1:8000  —  sign in as "
-                  "[bold]amal[/] / demo-amal (first review), [bold]basil[/] / demo-basil (verification) or "
-                  "[bold]author[/] / demo-author.")
+                  f"[bold]amal[/] / {passwords['amal']} (first review), [bold]basil[/] / {passwords['basil']} "
+                  f"(verification) or [bold]author[/] / {passwords['author']} (kept in {data_dir / 'demo-passwords.txt'}).",
+                  highlight=False, markup=True)
 
 
 if __name__ == "__main__":

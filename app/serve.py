@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from pathlib import Path
 
 import typer
 
-from evidence.output import console
+from evidence.output import console, errors
+
+
+def loopback(host: str) -> bool:
+    """Whether every address `host` names is a loopback one (a name is resolved; unresolvable: not loopback)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(found) and all(ipaddress.ip_address(str(a).split("%", 1)[0]).is_loopback for a in found)
+
+
+def plain_http_warning(host: str, secure_cookie: bool) -> str | None:
+    """The warning for an app reachable from other machines over plain HTTP, or None."""
+    if loopback(host) or secure_cookie:
+        return None
+    return (f"warning: serving on {host} over plain HTTP: passwords and session cookies cross the network "
+            "unencrypted. Serve it behind HTTPS (a reverse proxy on this machine, with --host 127.0.0.1) and set "
+            "EVIDENCE_REVIEW_SECURE_COOKIE=true.")
 
 
 def serve(host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
@@ -26,6 +50,9 @@ def serve(host: str = typer.Option("127.0.0.1", help="address to listen on (loop
 
     settings = load_settings()
     app = create_app(settings, weights)
+    warning = plain_http_warning(host, settings.review.secure_cookie)
+    if warning:
+        errors.print(f"[yellow]{warning}[/]", highlight=False)
     with session_scope(settings.database) as session:
         items = session.scalar(select(func.count(Proposal.id)))
         people = list(session.scalars(select(Reviewer.name).order_by(Reviewer.name)))

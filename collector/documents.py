@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from evidence.database import existing
+from evidence.database import existing, lookup, valid_id
 from evidence.errors import EvidenceError
 from evidence.record import Document, Fetch, Page, Snapshot
 
@@ -42,8 +42,9 @@ def _urls_by_document(session: Session) -> dict[int, list[str]]:
 
 def find_document(session: Session, key: str) -> Document:
     """A document by id or by one of its URLs."""
-    doc = session.get(Document, int(key)) if key.isdigit() else None
-    if doc is None and not key.isdigit():
+    number = key.isascii() and key.isdigit()  # not int("²"), which isdigit() allows
+    doc = lookup(session, Document, int(key)) if number else None
+    if doc is None and not number:
         page = session.scalars(select(Page).where(Page.url == key)).first()
         doc = session.get(Document, page.document_id) if page and page.document_id else None
     if doc is None:
@@ -90,7 +91,7 @@ def diff_url(session: Session, url: str, old_id: int | None = None, new_id: int 
 
 
 def _snapshot(session: Session, snapshot_id: int) -> Snapshot:
-    snap = session.get(Snapshot, snapshot_id)
+    snap = lookup(session, Snapshot, snapshot_id)
     if snap is None:
         raise EvidenceError(f"no snapshot {snapshot_id}")
     return snap
@@ -104,6 +105,8 @@ def list_fetches(session: Session, city: str | None = None, outcomes: list[str] 
         query = query.where(Fetch.city == city)
     if outcomes:
         query = query.where(Fetch.outcome.in_(outcomes))
+    if crawl_id is not None and not valid_id(crawl_id):
+        return []  # no crawl has such an id
     if crawl_id is not None:
         query = query.where(Fetch.crawl_id == crawl_id)
     return [{"id": f.id, "crawl": f.crawl_id, "city": f.city, "url": f.url, "at": f.at, "status": f.status,

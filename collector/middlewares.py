@@ -39,12 +39,48 @@ def in_domains(host: str | None, domains) -> bool:
     return any(host == d or host.endswith("." + d) for d in (d.lower().lstrip(".") for d in domains))
 
 
+# IANA's special-purpose blocks that are not globally reachable (and a few whose use is not a web site),
+# written out rather than trusting `is_global`, which Python 3.11 gets wrong for 192.0.0.0/24 and others
+NOT_GLOBAL = tuple((ipaddress.ip_network(block), name) for block, name in (
+    ("0.0.0.0/8", "this-network"), ("100.64.0.0/10", "shared (carrier-grade NAT)"),
+    ("192.0.0.0/24", "IETF protocol assignments"), ("192.0.2.0/24", "documentation"),
+    ("192.31.196.0/24", "AS112"), ("192.52.193.0/24", "AMT"), ("192.88.99.0/24", "6to4 relay anycast"),
+    ("192.175.48.0/24", "AS112"), ("198.18.0.0/15", "benchmarking"), ("198.51.100.0/24", "documentation"),
+    ("203.0.113.0/24", "documentation"), ("240.0.0.0/4", "reserved"), ("255.255.255.255/32", "broadcast"),
+    ("::/128", "unspecified"), ("64:ff9b:1::/48", "local-use NAT64"), ("100::/64", "discard-only"),
+    ("2001::/23", "IETF protocol assignments"), ("2001:db8::/32", "documentation"), ("3fff::/20", "documentation"),
+    ("5f00::/16", "segment routing"), ("fc00::/7", "unique-local"), ("fec0::/10", "site-local"),
+))
+
+
+def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to: mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002::/16)."""
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip in ipaddress.ip_network("64:ff9b::/96"):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour
+
+
 def private_kind(address: str) -> str | None:
-    """'loopback', 'private', ... for addresses a crawler of public sites must not reach; None if public."""
+    """'loopback', 'private', 'shared (carrier-grade NAT)', ... for an address a crawler of public sites must not
+    reach: anything but a globally routable unicast address. None if it is one."""
     ip = ipaddress.ip_address(address)
-    for kind in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_v4(ip)
+        if inner is not None:
+            kind = private_kind(str(inner))
+            return f"{kind} (inside {ip})" if kind else None
+    for kind in ("loopback", "link_local", "multicast", "unspecified"):
         if getattr(ip, f"is_{kind}"):
             return kind.replace("_", "-")
+    for network, name in NOT_GLOBAL:
+        if ip.version == network.version and ip in network:
+            return name
+    if ip.is_private:
+        return "private"
+    if ip.is_reserved or not ip.is_global:
+        return "reserved"
     return None
 
 

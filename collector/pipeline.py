@@ -42,7 +42,7 @@ class Recorder:
         self.since = time.monotonic()
 
     def __call__(self, result: FetchResult) -> str:
-        outcome = self._write(result)
+        outcome, result = self._write(result)
         self.batch.append(result)
         emit({"event": "recorded", "city": result.city, "url": result.url, "outcome": outcome,
               "reason": result.reason})
@@ -50,18 +50,23 @@ class Recorder:
             self.flush()
         return outcome
 
-    def _write(self, result: FetchResult) -> str:
+    def _write(self, result: FetchResult) -> tuple[str, FetchResult]:
+        """The outcome and what was recorded: the result, or a failed fetch saying why it could not be stored."""
         if self.session is None:
             self.session, self.since = self.sessions(), time.monotonic()
         try:
             outcome = record(self.session, result, self.data_dir, self.crawl_id)
             self.session.flush()
-            return outcome
-        except Exception:  # this page cannot be recorded: keep the rest of the batch, then report it
+            return outcome, result
+        except Exception as e:  # this page cannot be stored: keep the rest of the batch, record the page as failed
             self.session.rollback()
             for earlier in self.batch:
                 record(self.session, earlier, self.data_dir, self.crawl_id)
-            raise
+            unstorable = FetchResult(result.url, result.city, "failed", source_id=result.source_id,
+                                     status=result.status, reason=f"could not be stored: {type(e).__name__}: {e}"[:2000])
+            record(self.session, unstorable, self.data_dir, self.crawl_id)
+            self.session.flush()
+            return "failed", unstorable
 
     def flush(self, idle: bool = False) -> None:
         """Commit the batch (on size, on the timer when pages trickle in, and at the end of the run)."""

@@ -62,8 +62,48 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def storable(value):
+    """`value` without NUL characters (in strings, and in the lists and dicts it holds), and how many it lost.
+
+    PostgreSQL cannot store a NUL in text; a crawled page may well hold some (a text file, a PDF's text
+    layer). They carry no words, so they are dropped, on every backend alike (the text and its hash are the
+    same everywhere), and the snapshot records how many (`meta.nul_removed`).
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", ""), value.count("\x00")
+    if isinstance(value, list):
+        cleaned = [storable(v) for v in value]
+        return [v for v, _ in cleaned], sum(n for _, n in cleaned)
+    if isinstance(value, dict):
+        pairs = {storable(k)[0]: storable(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, sum(n for _, n in pairs.values())
+    return value, 0
+
+
+def _storable_result(result: FetchResult) -> FetchResult:
+    """The fetch result with the NULs of its text fields removed; the extraction's meta counts them."""
+    removed = 0
+    for name in ("url", "reason", "content_type", "etag", "last_modified", "redirect_to", "links"):
+        setattr(result, name, storable(getattr(result, name))[0])
+    # a validator longer than its column cannot be stored whole, and a cut one would never match: none is kept
+    # (the page is fetched in full next time instead of conditionally)
+    for name, column in (("etag", Page.etag), ("last_modified", Page.last_modified)):
+        if len(getattr(result, name) or "") > column.type.length:
+            setattr(result, name, None)
+    if result.extraction is not None:
+        found = result.extraction
+        for name in ("text", "title", "charset", "language", "language_source", "meta"):
+            value, lost = storable(getattr(found, name))
+            setattr(found, name, value)
+            removed += lost
+        if removed:
+            found.meta["nul_removed"] = removed
+    return result
+
+
 def record(session: Session, result: FetchResult, data_dir: Path, crawl_id: int | None = None) -> str:
     """Record one fetch result in the session; returns the outcome as stored."""
+    result = _storable_result(result)
     page = _page(session, result)
     snapshot: Snapshot | None = None
     outcome, reason = result.outcome, result.reason

@@ -24,6 +24,9 @@ from evidence.settings import load_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 Row = TypeVar("Row")
+# the record's ids are INTEGER columns: PostgreSQL's int4 (and SQLite's 64-bit integer) refuse anything larger,
+# so an id from a URL or the command line outside 1..ID_MAX names no row rather than failing the query
+ID_MAX = 2**31 - 1
 
 
 class NotInRecord(DataError):
@@ -56,7 +59,31 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
+    return engine
+
+
+class NulCharacter(DataError):
+    """Text with a NUL character (\\x00), which PostgreSQL cannot store: named, rather than a database error."""
+
+
+def refuse_nul(source: str, where: str, value: str | None) -> str | None:
+    """Text a person typed, as it will be stored: one with a NUL is refused on every backend alike."""
+    if value and "\x00" in value:
+        raise NulCharacter(source, where, "contains a NUL character (\\x00), which cannot be stored")
+    return value
+
+
+def _refuse_nul(_conn, _cursor, statement: str, parameters, _context, executemany: bool) -> None:
+    """Before PostgreSQL sees it: a NUL in any text parameter is refused, naming the table and the column."""
+    rows = parameters if executemany else [parameters]
+    for row in rows or ():
+        values = row.items() if isinstance(row, dict) else enumerate(row or ())
+        for name, value in values:
+            if isinstance(value, str) and "\x00" in value:
+                table = statement.split(" INTO ", 1)[-1].split(" ", 1)[0] if statement.startswith("INSERT") else "record"
+                raise NulCharacter(table, str(name), "contains a NUL character (\\x00), which cannot be stored")
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -105,9 +132,19 @@ def configured_session() -> Iterator[Session]:
         yield session
 
 
+def valid_id(key: object) -> bool:
+    """Whether `key` can be a record id (a whole number from 1 to ID_MAX); other keys (names) pass."""
+    return not isinstance(key, int) or isinstance(key, bool) or 1 <= key <= ID_MAX
+
+
+def lookup(session: Session, model: type[Row], key: Any) -> Row | None:
+    """`session.get`, for keys that come from outside: an id no column can hold is no row, not a database error."""
+    return session.get(model, key) if valid_id(key) else None
+
+
 def existing(session: Session, model: type[Row], key: Any) -> Row:
     """The row of `model` with this primary key; NotInRecord, naming the table and key, when there is none."""
-    row = session.get(model, key)
+    row = lookup(session, model, key)
     if row is None:
         raise NotInRecord(getattr(model, "__tablename__", model.__name__), key)
     return row

@@ -179,6 +179,21 @@ class Reviewer(Base):
     role: Mapped[str] = mapped_column(String(20), default="reviewer")  # reviewer | author
     languages: Mapped[list] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=now)
+    disabled_at: Mapped[datetime | None]  # `evidence reviewers disable`: cannot sign in, every session ended
+
+
+class ReviewSession(Base):
+    """A signed-in browser: the cookie carries a random token, this row its SHA-256. Signing out, a password
+    change, `evidence reviewers disable` or `signout` end it; an ended or expired row signs nobody in."""
+
+    __tablename__ = "review_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's token
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime]
+    address: Mapped[str | None] = mapped_column(String(64))  # the client's address at sign-in
+    ended_at: Mapped[datetime | None]
+    ended_why: Mapped[str | None] = mapped_column(String(40))  # signed-out | password-changed | disabled | revoked
 
 
 class Decision(Base):
@@ -196,6 +211,8 @@ class Decision(Base):
     # place in its proposal's history (1, 2, ...): unique, so of two people deciding from the same
     # version only one is recorded and the other is told (review.decisions)
     sequence: Mapped[int | None]
+    # SHA-256 over the previous decision's digest and this one's content (evidence.chain): an edit by hand shows
+    digest: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (UniqueConstraint("proposal_id", "sequence", name="uq_decisions_proposal_id_sequence"),)
 
 
@@ -305,3 +322,16 @@ class WatchRequeue(Base):
     new_level: Mapped[int | None]
     changes: Mapped[list] = mapped_column(default=list)  # WatchChange ids behind it
     __table_args__ = (UniqueConstraint("pass_id", "edition", "city", "indicator"),)
+
+
+class DecisionChain(Base):
+    """The head of the decisions' hash chain (evidence.chain): the last decision chained and its digest.
+
+    Every decision updates it in its own transaction, which also serialises decisions, so the chain never
+    forks; a log whose newest decision is older than the head has lost its newest rows."""
+
+    __tablename__ = "decision_chain"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_id: Mapped[int | None]
+    digest: Mapped[str] = mapped_column(String(64))
+    length: Mapped[int] = mapped_column(Integer, default=0)

@@ -64,6 +64,20 @@ class Watch(Section):
     base_url: str = Field("http://127.0.0.1:8000", description="the review app's address, for the report's links")
 
 
+class Review(Section):
+    """The review app (`evidence serve`): how sign-ins are throttled, and the session cookie."""
+
+    signin_failures: int = Field(5, ge=1, description="failed sign-ins to one account within `signin_window` "
+                                                      "before it must wait (the right password included)")
+    address_failures: int = Field(20, ge=1, description="failed sign-ins from one client address within "
+                                                        "`signin_window` before it must wait")
+    signin_window: float = Field(900.0, gt=0, description="seconds over which failed sign-ins are counted")
+    hashing: int = Field(2, ge=1, description="password hashes computed at once (Argon2id: 64 MiB each); "
+                                              "more sign-ins wait their turn")
+    secure_cookie: bool = Field(False, description="send the session cookie only over HTTPS (`Secure`): set it "
+                                                   "when the app is served behind HTTPS")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EVIDENCE_", extra="forbid", env_nested_delimiter="_",
                                       env_nested_max_split=1, populate_by_name=True)
@@ -89,6 +103,7 @@ class Settings(BaseSettings):
     crawl: CrawlLimits = Field(default_factory=CrawlLimits, description="crawl limits (`EVIDENCE_CRAWL_*`)")
     smtp: Smtp = Field(default_factory=Smtp, description="the watch's mail (`EVIDENCE_SMTP_*`)")
     watch: Watch = Field(default_factory=Watch, description="the watch's notifications (`EVIDENCE_WATCH_*`)")
+    review: Review = Field(default_factory=Review, description="the review app (`EVIDENCE_REVIEW_*`)")
     registry_dirs: list[Path] = Field([], description="the user's own city registry folders (country files as in "
                                                       "`sources/cities/`), layered over the shipped registry")
 

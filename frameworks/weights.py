@@ -58,6 +58,10 @@ def read_weights(path: Path, edition: Edition) -> ExpertWeights:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DataError(path, "", "file not found") from None
+    except UnicodeDecodeError as e:
+        raise DataError(path, "", f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except IsADirectoryError:
+        raise DataError(path, "", "a folder, not a weights file") from None
     lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise DataError(path, "", "no rows")
@@ -91,7 +95,19 @@ def read_weights(path: Path, edition: Edition) -> ExpertWeights:
     if errors:
         raise DataErrors(errors)
     matrix = np.array([[values[(e, i)] for i in known] for e in experts], dtype=float)
+    _check_magnitude(path, matrix, np.array([i.top for i in edition.indicators], dtype=float))
     return ExpertWeights(edition.id, experts, [group_of[e] for e in experts], known, matrix, str(path))
+
+
+def _check_magnitude(path: Path, matrix: np.ndarray, tops: np.ndarray) -> None:
+    """Weights so large that a city's total (Σ level × weight, at most Σ top × weight) or the panel's sums
+    overflow would make every total NaN or infinite, and such totals would still be ranked: refused."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        worst = float((matrix.max(axis=0) * tops).sum())
+        sums = matrix.sum(axis=0)
+    if not math.isfinite(worst) or not np.isfinite(sums).all():
+        raise DataError(path, "weights", f"too large: the totals would overflow (the largest weight is "
+                                         f"{matrix.max():g}); scale the panel's weights down")
 
 
 def _row_problem(expert, group, indicator, raw, edition, known, group_of, values) -> str | None:
@@ -154,4 +170,8 @@ def load_weights(edition: Edition, path: Path | None = None, method: Method = "m
     if path is None and not source.exists():
         raise DataError(source, "", f"no example weights ship for edition {edition.id}; pass --weights PANEL.csv")
     panel = read_weights(source, edition)
-    return Weights(panel, combine(panel.matrix, method, trim), method, example=path is None)
+    vector = combine(panel.matrix, method, trim)
+    if not (vector > 0).any():  # every total would be 0: every city tied first
+        raise DataError(source, "weights", f"every indicator's {method} weight is 0: no city could score above "
+                                           "another; give some indicator a positive weight")
+    return Weights(panel, vector, method, example=path is None)

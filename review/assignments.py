@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from evidence.database import lookup
 from evidence.errors import DataError, EvidenceError
 from evidence.record import Assignment, Chunk, Proposal, Reviewer, Snapshot, now
 from frameworks import load_framework
@@ -51,7 +52,7 @@ def open_assignment(session: Session, reviewer: Reviewer, edition: str, by: Revi
 def close_assignment(session: Session, assignment_id: int, by: Reviewer) -> Assignment:
     if not is_author(by):
         raise Forbidden(f"only an author can close an assignment; {by.name} is a {by.role}")
-    assignment = session.get(Assignment, assignment_id)
+    assignment = lookup(session, Assignment, assignment_id)
     if assignment is None:
         raise DataError("assignment", f"#{assignment_id}", "no such assignment")
     if assignment.closed_at is None:

@@ -50,7 +50,7 @@ def attachments_dir(data_dir: Path) -> Path:
 def url_evidence(url: str) -> Attached:
     url = url.strip()
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.netloc or "\x00" in url:
         raise DataError("attach", "url", f"{url!r} is not an http(s) URL")
     return Attached("url", url=url)
 

@@ -176,11 +176,16 @@ def unassign(assignment: int, name: str = AsOption) -> None:
 
 @review_app.command("log")
 def log(item: int | None = typer.Option(None), edition: str | None = typer.Option(None),
+        verify: bool = typer.Option(False, "--verify", help="check the decisions' hash chain instead: exit 1 "
+                                    "if a decision was edited, removed or added by hand"),
         as_json: bool = JsonOption) -> None:
     """The audit log: every decision (who, when, what, why, evidence) and assignment."""
     from evidence.database import configured_session
     from review.decisions import audit_log
 
+    if verify:
+        _verify(as_json)
+        return
     with configured_session() as session:
         steps = audit_log(session, item, edition)
     if as_json:
@@ -192,6 +197,25 @@ def log(item: int | None = typer.Option(None), edition: str | None = typer.Optio
         table.add_row(f"{s.at:%Y-%m-%d %H:%M:%S}", Text(s.who), s.what, where, str(s.round or ""),
                       "" if s.level is None else str(s.level), Text(s.reason), Text("; ".join(s.evidence)))
     console.print(table)
+
+
+def _verify(as_json: bool) -> None:
+    from evidence.database import configured_session
+    from review.decisions import verify_chain
+
+    with configured_session() as session:
+        check = verify_chain(session)
+    if as_json:
+        emit_json({"intact": check.intact, "decisions": check.decisions, "head": check.head,
+                   "problems": [{"decision": d, "problem": p} for d, p in check.problems]})
+    elif check.intact:
+        console.print(f"audit log intact: {check.decisions} decision(s) chained; head {check.head}")
+    else:
+        console.print(f"[red]audit log broken[/]: {len(check.problems)} problem(s) in {check.decisions} decision(s)")
+        for decision, problem in check.problems:
+            console.print(Text(f"  {'decision #' + str(decision) if decision else 'chain'}: {problem}"))
+    if not check.intact:
+        raise typer.Exit(1)
 
 
 @review_app.command("confirmed")
@@ -236,6 +260,52 @@ def reviewers_add(name: str, role: str = typer.Option("reviewer", help="reviewer
                       + (" already existed: left unchanged" if existed else ""))
 
 
+@reviewers_app.command("disable")
+def reviewers_disable(name: str) -> None:
+    """Disable an account: it cannot sign in and every session of it ends now (its decisions stay)."""
+    from evidence.database import configured_session
+    from review.auth import disable_reviewer, reviewer_named
+
+    with configured_session() as session:
+        ended = disable_reviewer(session, reviewer_named(session, name))
+    console.print(Text(f"{name} disabled; {ended} session(s) ended"))
+
+
+@reviewers_app.command("enable")
+def reviewers_enable(name: str) -> None:
+    """Let a disabled account sign in again."""
+    from evidence.database import configured_session
+    from review.auth import enable_reviewer, reviewer_named
+
+    with configured_session() as session:
+        enable_reviewer(reviewer_named(session, name))
+    console.print(Text(f"{name} enabled"))
+
+
+@reviewers_app.command("signout")
+def reviewers_signout(name: str) -> None:
+    """End every session of a reviewer (a lost laptop, a copied cookie); they can sign in again."""
+    from evidence.database import configured_session
+    from review.auth import end_sessions, reviewer_named
+
+    with configured_session() as session:
+        ended = end_sessions(session, reviewer_named(session, name), "revoked")
+    console.print(Text(f"{ended} session(s) of {name} ended"))
+
+
+@reviewers_app.command("password")
+def reviewers_password(name: str,
+                       password: str = typer.Option(..., prompt="New password", hide_input=True,
+                                                    confirmation_prompt=True, help="asked for when not given")) -> None:
+    """Set a reviewer's password; every session of theirs ends."""
+    from evidence.database import configured_session
+    from review.auth import change_password, reviewer_named
+
+    with configured_session() as session:
+        ended = change_password(session, reviewer_named(session, name), password)
+    console.print(Text(f"password of {name} changed; {ended} session(s) ended"))
+
+
 @reviewers_app.command("list")
 def reviewers_list(as_json: bool = JsonOption) -> None:
     """Reviewer accounts and what is open to them."""
@@ -244,6 +314,7 @@ def reviewers_list(as_json: bool = JsonOption) -> None:
     from evidence.database import configured_session
     from evidence.record import Reviewer
     from review.assignments import open_assignments
+    from review.auth import open_sessions
 
     with configured_session() as session:
         rows: list[dict[str, Any]] = []
@@ -251,11 +322,14 @@ def reviewers_list(as_json: bool = JsonOption) -> None:
             scopes = [" ".join(x for x in (a.edition, a.city, a.indicator) if x)
                       for a in open_assignments(session, reviewer.id)]
             rows.append({"id": reviewer.id, "name": reviewer.name, "role": reviewer.role,
-                         "languages": reviewer.languages, "assignments": scopes})
+                         "languages": reviewer.languages, "assignments": scopes,
+                         "disabled": reviewer.disabled_at is not None,
+                         "sessions": len(open_sessions(session, reviewer))})
     if as_json:
         emit_json(rows)
         return
-    table = Table("#", "name", "role", "languages", "open to them", title=f"{len(rows)} reviewer(s)")
+    table = Table("#", "name", "role", "languages", "open to them", "sessions", title=f"{len(rows)} reviewer(s)")
     for r in rows:
-        table.add_row(str(r["id"]), Text(r["name"]), r["role"], ",".join(r["languages"]), "; ".join(r["assignments"]))
+        table.add_row(str(r["id"]), Text(r["name"] + (" (disabled)" if r["disabled"] else "")), r["role"],
+                      ",".join(r["languages"]), "; ".join(r["assignments"]), str(r["sessions"]))
     console.print(table)

@@ -31,13 +31,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from evidence.database import session_scope
+from evidence.chain import GENESIS, HEAD, decision_digest
+from evidence.database import lookup, refuse_nul, session_scope, valid_id
 from evidence.errors import DataError, EvidenceError
-from evidence.record import Assignment, Attachment, Decision, Proposal, Reviewer
+from evidence.record import Assignment, Attachment, Decision, DecisionChain, Proposal, Reviewer
 from frameworks import load_framework
 from review.assignments import Forbidden, is_author, require_routed
 from review.attachments import Attached, record
@@ -159,7 +160,7 @@ def states(session: Session, proposals: list[Proposal]) -> dict[int, ReviewState
 
 def routed_proposal(session: Session, proposal_id: int, reviewer: Reviewer) -> Proposal:
     """The proposal, if it exists (else NoSuchItem) and is routed to `reviewer` (else Forbidden)."""
-    proposal = session.get(Proposal, proposal_id)
+    proposal = lookup(session, Proposal, proposal_id)
     if proposal is None:
         raise NoSuchItem(proposal_id)
     require_routed(session, reviewer, proposal)
@@ -170,7 +171,9 @@ def routed_proposal(session: Session, proposal_id: int, reviewer: Reviewer) -> P
 
 def decide(session: Session, proposal_id: int, reviewer: Reviewer, action: str, *, level: int | None = None,
            reason: str = "", version: int | None = None, evidence: Sequence[Attached] = ()) -> Decision:
-    """Record one decision, checking routing, the rounds and the version it was made from."""
+    """Record one decision, checking routing, the rounds and the version it was made from; it is chained to
+    the decision before it (`verify_chain`), one decision at a time."""
+    head = _chain_head(session)
     proposal = routed_proposal(session, proposal_id, reviewer)
     current = current_proposals(session, proposal.edition).get(_item_key(proposal))
     if current is not None and current.id != proposal.id:
@@ -178,7 +181,7 @@ def decide(session: Session, proposal_id: int, reviewer: Reviewer, action: str, 
     state = review_state(proposal.level, decisions_of(session, [proposal.id])[proposal.id])
     if version is not None and version != state.version:
         raise Conflict(proposal.id, version, state.version)
-    reason = (reason or "").strip()
+    reason = refuse_nul("decision", "reason", (reason or "").strip()) or ""
     decided_level = _check(proposal, reviewer, action, level, reason, state, evidence)
     decision = Decision(proposal_id=proposal.id, reviewer_id=reviewer.id, round=state.round, action=action,
                         level=decided_level, reason=reason, sequence=state.version + 1)
@@ -187,9 +190,30 @@ def decide(session: Session, proposal_id: int, reviewer: Reviewer, action: str, 
         session.flush()
     except IntegrityError:
         raise Conflict(proposal_id, state.version) from None  # another decision took this sequence first
-    if evidence:
-        record(session, decision, list(evidence))
+    rows = record(session, decision, list(evidence)) if evidence else []
+    decision.digest = decision_digest(head.digest, _chained(decision), [_chained(a) for a in rows])
+    head.last_id, head.digest, head.length = decision.id, decision.digest, head.length + 1
     return decision
+
+
+def _chained(row: Decision | Attachment) -> dict:
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
+
+
+def _chain_head(session: Session) -> DecisionChain:
+    """The chain's head, locked for the rest of this transaction (an UPDATE takes PostgreSQL's row lock and
+    SQLite's write lock), so two decisions never chain to the same predecessor and ids follow the chain."""
+    session.execute(update(DecisionChain).where(DecisionChain.name == HEAD).values(length=DecisionChain.length))
+    head = session.scalars(select(DecisionChain).where(DecisionChain.name == HEAD)
+                           .execution_options(populate_existing=True)).first()
+    if head is None:  # removed by hand: the chain goes on from the newest decision (verify_chain says so)
+        last = session.scalars(select(Decision).order_by(Decision.id.desc()).limit(1)).first()
+        head = DecisionChain(name=HEAD, last_id=last.id if last else None,
+                             digest=(last.digest if last else None) or GENESIS,
+                             length=session.scalar(select(func.count(Decision.id))) or 0)
+        session.add(head)
+        session.flush()
+    return head
 
 
 def _check(proposal: Proposal, reviewer: Reviewer, action: str, level: int | None, reason: str,
@@ -255,6 +279,50 @@ def confirmed_levels(database_url: str, edition: str) -> dict[tuple[str, str], i
 # --- the audit log -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class ChainCheck:
+    """What `verify_chain` found: how many decisions, the newest digest, and each break with its decision."""
+
+    decisions: int
+    head: str
+    problems: list[tuple[int | None, str]]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def verify_chain(session: Session) -> ChainCheck:
+    """Recompute the decisions' hash chain in id order: a row edited, removed or added by hand (not through
+    `decide`) breaks it at that row; rows removed at the end show against the chain's head."""
+    evidence: dict[int, list[dict]] = {}
+    for a in session.scalars(select(Attachment).order_by(Attachment.id)):
+        evidence.setdefault(a.decision_id, []).append(_chained(a))
+    problems: list[tuple[int | None, str]] = []
+    previous, count, last = GENESIS, 0, None
+    for d in session.scalars(select(Decision).order_by(Decision.id)):
+        count, last = count + 1, d
+        if d.digest is None:
+            problems.append((d.id, "not chained: added to the table by hand, not by a decision"))
+            continue
+        if decision_digest(previous, _chained(d), evidence.get(d.id, [])) != d.digest:
+            problems.append((d.id, "does not match its digest: edited by hand, or a decision just before it "
+                                   "removed or added"))
+        previous = d.digest
+    head = session.get(DecisionChain, HEAD)
+    if head is None:
+        problems.append((None, "the chain's head (table decision_chain) is missing"))
+    elif (last is None and head.last_id is not None) or (last is not None and head.last_id != last.id):
+        newest = f"#{last.id}" if last else "none"
+        problems.append((head.last_id, f"the chain's head is decision #{head.last_id} but the newest decision is "
+                                       f"{newest}: decisions removed or added at the end"))
+    elif last is not None and head.digest != last.digest:
+        problems.append((last.id, "the newest decision's digest is not the chain's head: edited by hand"))
+    if head is not None and head.length != count:
+        problems.append((None, f"{count} decisions in the table, {head.length} chained"))
+    return ChainCheck(count, previous, problems)
+
+
+@dataclass(frozen=True)
 class Step:
     """One line of the audit log: who did what, when, to which item, and why."""
 
@@ -275,6 +343,8 @@ def audit_log(session: Session, proposal_id: int | None = None, edition: str | N
     """Every decision (with its evidence) and, unless one item is asked for, every assignment step."""
     names = dict(session.execute(select(Reviewer.id, Reviewer.name)).all())
     query = select(Decision, Proposal).join(Proposal, Decision.proposal_id == Proposal.id)
+    if proposal_id is not None and not valid_id(proposal_id):
+        return []  # no item has such an id
     if proposal_id is not None:
         query = query.where(Decision.proposal_id == proposal_id)
     if edition:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from evidence import markdown
 from scoring.clusters import ClusterComparison
 from scoring.collation import name_in
 from scoring.ranks import Ranking, by_rank, by_tier
@@ -238,11 +239,14 @@ def _formatted(sheet: Sheet) -> list[list]:
 
 
 def write_markdown(report: Report, sheets: list[Sheet], path: Path) -> Path:
-    parts = [f"# {report.table.edition.title.get(report.lang)}", ""]
-    parts += [f"> {note}" for note in report.notes] + [""]
+    """Every title, note, header and cell is written as Markdown text (evidence.markdown): a city's name
+    from a user registry cannot become markup or break a table."""
+    parts = [f"# {markdown.text(report.table.edition.title.get(report.lang))}", ""]
+    parts += [f"> {markdown.text(note)}" for note in report.notes] + [""]
     for sheet in sheets:
-        parts += [f"## {sheet.title}", "", tabulate(_formatted(sheet), sheet.header, tablefmt="github",
-                                                      disable_numparse=True), ""]
+        rows = [[markdown.text(v) if isinstance(v, str) else v for v in row] for row in _formatted(sheet)]
+        parts += [f"## {markdown.text(sheet.title)}", "", tabulate(rows, [markdown.text(h) for h in sheet.header],
+                                                                    tablefmt="github", disable_numparse=True), ""]
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
 

@@ -75,3 +75,35 @@ def test_bad_country_and_duplicate_ids_across_files(tmp_path):
     found = errors(tmp_path)
     assert any("xx.yaml: cities[0] (paris).country" in f and "ISO 3166" in f for f in found), found
     assert any("zz.yaml: city paris: id already used in fr.yaml" in f for f in found), found
+
+
+def test_a_key_given_twice_is_refused_not_silently_replaced(tmp_path):
+    from evidence.errors import DataError
+
+    folder = tmp_path / "cities"
+    folder.mkdir()
+    (folder / "eg.yaml").write_text(
+        "country: EG\ncities:\n"
+        "  - {id: cairo, name: {en: Cairo, zh: 开罗, local: القاهرة}, languages: [ar], editions: [arab-2024]}\n"
+        "cities:\n"
+        "  - {id: giza, name: {en: Giza, zh: 吉萨, local: الجيزة}, languages: [ar], editions: [arab-2024]}\n",
+        encoding="utf-8")
+    with pytest.raises((DataError, DataErrors), match=r"eg\.yaml: line 4: not valid YAML: duplicate key 'cities' "
+                                                     r"\(first on line 2\)"):
+        read_registry(folder, EDITIONS)
+    (folder / "eg.yaml").write_text(
+        "country: EG\ncities:\n  - {id: cairo, id: giza, name: {en: Cairo, zh: 开罗, local: القاهرة}, languages: [ar], "
+        "editions: [arab-2024]}\n", encoding="utf-8")
+    with pytest.raises((DataError, DataErrors), match=r"eg\.yaml: line 3: not valid YAML: duplicate key 'id'"):
+        read_registry(folder, EDITIONS)
+
+
+@pytest.mark.parametrize("nested", ["[" * 5000 + "]" * 5000, "{a: " * 3000 + "1" + "}" * 3000])
+def test_deeply_nested_yaml_is_an_error_naming_the_file(tmp_path, nested):
+    from evidence.datafile import read_yaml
+    from evidence.errors import DataError
+
+    path = tmp_path / "deep.yaml"
+    path.write_text(f"country: EG\ncities: {nested}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"deep\.yaml: line 2: not valid YAML: nested more than 64 levels deep"):
+        read_yaml(path)

@@ -17,12 +17,14 @@ def test_the_readme_table_is_current():
 
 def test_every_setting_has_a_description():
     fields = list(Settings.model_fields.items())
+    sections = 0
     for _, field in list(fields):
         if isinstance(field.annotation, type) and issubclass(field.annotation, Section):
             fields += list(field.annotation.model_fields.items())
+            sections += 1
     missing = [name for name, field in fields if not field.description]
     assert not missing
-    assert len(settings_rows()) == len(fields) - 3  # each section is a heading, not a row
+    assert sections >= 4 and len(settings_rows()) == len(fields) - sections  # a section is a heading, not a row
 
 
 def test_a_section_reads_the_file_and_the_environment_wins(data_dir, monkeypatch):

@@ -94,3 +94,42 @@ def test_the_review_queue_reads_a_changed_weights_file_again(tmp_path):
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a clock that did not tick
     assert indicator_weights("arab-2024", path)[IDS[0]] == pytest.approx(6.0)
+
+
+# --- weights that would make every total meaningless, and files that are not what they claim -------
+
+def test_weights_that_overflow_the_totals_are_refused(tmp_path):
+    from frameworks.weights import load_weights
+
+    path = panel_csv(tmp_path, full_panel({"e1": [1e308] * 11, "e2": [1e308] * 11}))
+    with pytest.raises(DataError, match=r"panel\.csv: weights: too large: the totals would overflow"):
+        load_weights(ARAB, path)
+    fine = panel_csv(tmp_path, full_panel({"e1": [1e300] * 11}))  # large, yet every total is finite
+    assert load_weights(ARAB, fine).vector[0] == 1e300
+
+
+def test_all_zero_weights_are_refused(tmp_path):
+    from frameworks.weights import load_weights
+
+    with pytest.raises(DataError, match=r"panel\.csv: weights: every indicator's mean weight is 0"):
+        load_weights(ARAB, panel_csv(tmp_path, full_panel({"e1": [0.0] * 11, "e2": [0.0] * 11})))
+    outvoted = panel_csv(tmp_path, full_panel({"e1": [0.0] * 11, "e2": [0.0] * 11, "e3": [0.0] * 10 + [5.0]}))
+    with pytest.raises(DataError, match="every indicator's median weight is 0"):  # e3's 5 is outvoted
+        load_weights(ARAB, outvoted, "median")
+    assert load_weights(ARAB, outvoted, "mean").vector[-1] > 0  # the mean keeps it: a real ranking
+
+
+def test_score_refuses_overflowing_weights_with_exit_2_and_no_infinity(tmp_path):
+    from test_scoring_cli import BASE, LEVELS, run
+
+    path = panel_csv(tmp_path, full_panel({"e1": [1e308] * 11}))
+    done = run(*BASE, "--levels", LEVELS, "--weights", str(path), "--out", str(tmp_path / "out"), "--json")
+    assert done.returncode == 2 and "too large: the totals would overflow" in done.stderr
+    assert "Infinity" not in done.stdout and "NaN" not in done.stdout
+
+
+def test_a_weights_file_that_is_not_utf8_names_the_file(tmp_path):
+    path = tmp_path / "panel.csv"
+    path.write_bytes("expert,group,indicator,weight\ne1,数字,wired-network,1\n".encode("gbk"))
+    with pytest.raises(DataError, match=r"panel\.csv: not UTF-8 text"):
+        read_weights(path, ARAB)

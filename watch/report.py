@@ -8,6 +8,8 @@ import difflib
 from jinja2 import Environment
 from sqlalchemy import select
 
+from evidence import markdown
+from evidence.database import lookup
 from evidence.errors import DataError
 from evidence.record import Snapshot, WatchChange, WatchPass, WatchRequeue
 from evidence.settings import load_settings
@@ -40,7 +42,7 @@ class NoSuchPass(DataError):
 
 def pass_row(session, pass_id: int) -> WatchPass:
     """The record of a pass; NoSuchPass when it is not there."""
-    row = session.get(WatchPass, pass_id)
+    row = lookup(session, WatchPass, pass_id)
     if row is None:
         raise NoSuchPass(pass_id)
     return row
@@ -98,7 +100,10 @@ def _change(session, c: WatchChange) -> dict:
             "excerpt": excerpt(old.text if old else "", new.text)}
 
 
-MARKDOWN = Environment(trim_blocks=True, lstrip_blocks=True).from_string("""\
+# every value is written as Markdown text (evidence.markdown): crawled titles and URLs never become markup
+_MARKDOWN = Environment(trim_blocks=True, lstrip_blocks=True, finalize=markdown.text)
+_MARKDOWN.filters["fenced"] = markdown.fenced
+MARKDOWN = _MARKDOWN.from_string("""\
 # Watch pass {{ summary.pass }}: {{ cities|length }} {{ "city" if cities|length == 1 else "cities" }} flagged
 
 {{ summary.changes.substantive }} substantive and {{ summary.changes.cosmetic }} cosmetic changes.
@@ -117,9 +122,7 @@ MARKDOWN = Environment(trim_blocks=True, lstrip_blocks=True).from_string("""\
 {{ c.url }} · bears on: {{ c.indicators|join(", ") or "no indicator" }} ·
 {% if c.old_link %}[before]({{ c.old_link }}) · {% endif %}[after]({{ c.new_link }})
 
-```diff
-{{ c.excerpt }}
-```
+{{ c.excerpt|fenced("diff") }}
 {% endfor %}
 {% endfor %}
 """)

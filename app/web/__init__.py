@@ -11,15 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from app.web import ranking, watch
 from evidence.settings import Settings
-from review.auth import session_secret
+from review.auth import SESSION_HOURS, session_secret
 from review.web import corpus, pages, reports
-from review.web.base import ERROR_PAGES, HERE, SECURITY_HEADERS, Config, SignInRequired, error_page
+from review.web.base import ERROR_PAGES, HERE, SECURITY_HEADERS, Config, SignInRequired, error_page, invalid_request
 from review.web.i18n import catalogue
 from watch.report import NoSuchPass
 
@@ -33,7 +34,7 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
     app = FastAPI(title="evidence review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = Config(settings, weights_path)
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie="evidence_session",
-                       same_site="lax", https_only=False, max_age=12 * 3600)
+                       same_site="lax", https_only=settings.review.secure_cookie, max_age=SESSION_HOURS * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in (pages.router, reports.router, corpus.router, ranking.router, watch.router):
         app.include_router(router)
@@ -49,6 +50,7 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
     async def to_sign_in(request: Request, _exc: SignInRequired):
         return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
 
+    app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     for exc, status, title, message in APP_ERROR_PAGES:
         app.add_exception_handler(exc, error_page(status, title, message))
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from evidence.database import session_scope
+from evidence.database import lookup, session_scope
 from evidence.record import Snapshot
 from review.web.base import config, render
 from review.web.session import Me, signed_in
@@ -27,7 +27,7 @@ def watch_page(request: Request, me: Me = Depends(signed_in), pass_id: int | Non
 @router.get("/watch/snapshots/{snapshot_id}", response_class=HTMLResponse)
 def snapshot_page(request: Request, snapshot_id: int, me: Me = Depends(signed_in)):
     with session_scope(config(request).settings.database) as s:
-        snap = s.get(Snapshot, snapshot_id)
+        snap = lookup(s, Snapshot, snapshot_id)
         if snap is None:
             return render(request, "watch.html", 404, report=None, missing=snapshot_id)
         return render(request, "watch.html", snapshot=snap)

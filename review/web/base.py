@@ -4,16 +4,18 @@ exceptions the views raise and the error pages that answer them. The app is asse
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from evidence.errors import DataError, DataErrors
 from evidence.settings import Settings
 from review.assignments import Forbidden
+from review.auth import SignInGuard
 from review.decisions import NoSuchItem
 from review.web.i18n import pick_language, translator
 
@@ -30,6 +32,10 @@ SECURITY_HEADERS = {
 class Config:
     settings: Settings
     weights_path: Path | None = None
+    guard: SignInGuard = field(init=False)  # this app's sign-in limits (review.auth)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "guard", SignInGuard(self.settings.review))
 
 
 class SignInRequired(Exception):
@@ -72,3 +78,13 @@ def error_page(status: int, title: str, message: str | None):
         return render(request, "error.html", status, title=t(title), message=t(message) if message else str(exc))
 
     return handler
+
+
+async def invalid_request(request: Request, exc: RequestValidationError) -> HTMLResponse:
+    """A path that names nothing (`/items/abc`) is not found; a bad query or form field is bad input, named."""
+    t = translator(language(request))
+    problems = exc.errors()
+    if any(p.get("loc", ("",))[0] == "path" for p in problems):
+        return render(request, "error.html", 404, title=t("not_found_title"), message=request.url.path)
+    named = "; ".join(f"{'.'.join(str(part) for part in p.get('loc', ())[1:])}: {p.get('msg', '')}" for p in problems)
+    return render(request, "error.html", 400, title=t("bad_input_title"), message=named)

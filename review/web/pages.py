@@ -8,20 +8,28 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from evidence.database import existing, session_scope
+from evidence.database import existing, lookup, session_scope
 from evidence.errors import DataError, DataErrors
 from evidence.record import Proposal, Reviewer
 from frameworks import edition_ids
 from review.assignments import Forbidden, close_assignment, open_assignment, open_assignments
 from review.attachments import Attached, kept_file, store_file, url_evidence
-from review.auth import SignInFailed, authenticate
+from review.auth import (
+    HashingBusy,
+    SignInFailed,
+    SignInThrottled,
+    authenticate,
+    change_password,
+    end_sessions,
+    open_sessions,
+)
 from review.decisions import ACTIONS, STATUSES, Conflict, Refused, audit_log, decide
 from review.item import load_item
 from review.queue import QueueFilter, build_queue, next_item
 from review.translate import available, translate
 from review.web.base import config, language, render
 from review.web.i18n import LANGUAGES, translator
-from review.web.session import Me, ensure_csrf, flash, require_csrf, signed_in, start
+from review.web.session import Me, ensure_csrf, flash, require_csrf, signed_in, start, stop
 
 router = APIRouter()
 
@@ -42,27 +50,80 @@ def signin_page(request: Request, next: str = "/queue"):
 def signin(request: Request, name: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
            next: str = Form("/queue")):
     require_csrf(request, csrf_token)
+    guard, address = config(request).guard, _address(request)
+    t = translator(language(request))
     try:
-        with session_scope(config(request).settings.database) as session:
-            start(request, authenticate(session, name, password))
+        guard.check(name, address)  # past the limit nothing is hashed, the right password included
+        with guard.hashing(), session_scope(config(request).settings.database) as session:
+            start(request, session, authenticate(session, name, password))
     except SignInFailed:
-        return render(request, "signin.html", 401, next=_safe_next(next), name=name,
-                      error=translator(language(request))("signin_failed"))
+        guard.failed(name, address)
+        return render(request, "signin.html", 401, next=_safe_next(next), name=name, error=t("signin_failed"))
+    except (SignInThrottled, HashingBusy) as e:
+        return _wait(render(request, "signin.html", 429 if isinstance(e, SignInThrottled) else 503,
+                            next=_safe_next(next), name=name, error=_wait_message(t, e)), e)
+    guard.succeeded(name)
     return RedirectResponse(_safe_next(next), status_code=303)
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _wait_message(t, e: SignInThrottled | HashingBusy) -> str:
+    return t("signin_throttled", seconds=e.retry_after) if isinstance(e, SignInThrottled) else t("signin_busy")
+
+
+def _wait(response, e: SignInThrottled | HashingBusy):
+    response.headers["Retry-After"] = str(e.retry_after if isinstance(e, SignInThrottled) else 5)
+    return response
 
 
 @router.post("/signout")
 def signout(request: Request, csrf_token: str = Form("")):
     require_csrf(request, csrf_token)
-    request.session.clear()
+    stop(request)
     return RedirectResponse("/signin", status_code=303)
 
 
+@router.get("/password")
+def password_page(request: Request, me: Me = Depends(signed_in)):
+    return render(request, "password.html")
+
+
+@router.post("/password")
+def password_change(request: Request, me: Me = Depends(signed_in), csrf_token: str = Form(""),
+                    current: str = Form(""), new: str = Form(""), repeat: str = Form("")):
+    """A new password for the signed-in reviewer: every session of theirs ends, this browser gets a new one."""
+    require_csrf(request, csrf_token)
+    t = translator(language(request))
+    guard, address = config(request).guard, _address(request)
+    try:
+        guard.check(me.name, address)  # a borrowed session cannot guess the password here either
+        with guard.hashing(), session_scope(config(request).settings.database) as session:
+            reviewer = authenticate(session, me.name, current)
+            if new != repeat:
+                raise DataError("password", "repeat", t("password_mismatch"))
+            change_password(session, reviewer, new)
+            start(request, session, reviewer)
+    except SignInFailed:
+        guard.failed(me.name, address)
+        return render(request, "password.html", 401, error=t("password_wrong"))
+    except (SignInThrottled, HashingBusy) as e:
+        return _wait(render(request, "password.html", 429 if isinstance(e, SignInThrottled) else 503,
+                            error=_wait_message(t, e)), e)
+    except DataError as e:
+        return render(request, "password.html", 400, error=str(e))
+    flash(request, t("password_changed"))
+    return RedirectResponse("/queue", status_code=303)
+
+
 @router.get("/lang/{code}")
-def switch_language(code: str, next: str = "/queue"):
+def switch_language(request: Request, code: str, next: str = "/queue"):
     response = RedirectResponse(_safe_next(next), status_code=303)
     if code in LANGUAGES:
-        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="lax")
+        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="lax",
+                            secure=config(request).settings.review.secure_cookie)
     return response
 
 
@@ -201,7 +262,23 @@ def assignments_page(request: Request, me: Me = Depends(signed_in)):
         reviewers = list(session.scalars(select(Reviewer).order_by(Reviewer.name)))
         names = {r.id: r.name for r in reviewers}
         rows = [(a, names.get(a.reviewer_id, "?")) for a in open_assignments(session)]
-    return render(request, "assignments.html", reviewers=reviewers, rows=rows, editions=edition_ids())
+        sessions = {r.id: len(open_sessions(session, r)) for r in reviewers}
+    return render(request, "assignments.html", reviewers=reviewers, rows=rows, editions=edition_ids(),
+                  sessions=sessions)
+
+
+@router.post("/reviewers/{reviewer_id}/signout")
+def revoke_sessions(request: Request, reviewer_id: int, me: Me = Depends(signed_in), csrf_token: str = Form("")):
+    """An author ends every session of a reviewer (their own included, if they ask)."""
+    require_csrf(request, csrf_token)
+    _author(me, request)
+    with session_scope(config(request).settings.database) as session:
+        whom = lookup(session, Reviewer, reviewer_id)
+        if whom is None:
+            raise DataError("reviewer", f"#{reviewer_id}", "no such reviewer")
+        ended = end_sessions(session, whom, "revoked")
+    flash(request, translator(language(request))("sessions_ended", count=ended, name=whom.name))
+    return RedirectResponse("/assignments", status_code=303)
 
 
 @router.post("/assignments")
@@ -210,7 +287,7 @@ def assign(request: Request, me: Me = Depends(signed_in), csrf_token: str = Form
     require_csrf(request, csrf_token)
     _author(me, request)
     with session_scope(config(request).settings.database) as session:
-        whom = session.get(Reviewer, reviewer)
+        whom = lookup(session, Reviewer, reviewer)
         if whom is None:
             raise DataError("assignment", "reviewer", f"no reviewer #{reviewer}")
         open_assignment(session, whom, edition, existing(session, Reviewer, me.id), city.strip() or None,

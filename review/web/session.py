@@ -8,7 +8,7 @@ from fastapi import Request
 
 from evidence.database import session_scope
 from evidence.record import Reviewer
-from review.auth import csrf_matches, fingerprint, new_csrf_token
+from review.auth import csrf_matches, end_session, new_csrf_token, open_session, session_reviewer
 from review.web.base import CsrfRejected, SignInRequired, config
 
 
@@ -25,13 +25,14 @@ class Me:
 
 
 def signed_in(request: Request) -> Me:
-    """The reviewer of this session (FastAPI dependency); a changed password ends the session."""
-    reviewer_id = request.session.get("reviewer_id")
-    if not reviewer_id:
+    """The reviewer of this session (FastAPI dependency): its record must be open (not signed out, revoked,
+    expired, ended by a password change) and its reviewer not disabled."""
+    token = request.session.get("sid")
+    if not token:
         raise SignInRequired()
     with session_scope(config(request).settings.database) as session:
-        reviewer = session.get(Reviewer, reviewer_id)
-        if reviewer is None or fingerprint(reviewer) != request.session.get("fp"):
+        reviewer = session_reviewer(session, token)
+        if reviewer is None:
             request.session.clear()
             raise SignInRequired()
         me = Me(reviewer.id, reviewer.name, reviewer.role, tuple(reviewer.languages or ()))
@@ -39,10 +40,20 @@ def signed_in(request: Request) -> Me:
     return me
 
 
-def start(request: Request, reviewer: Reviewer) -> None:
-    """A fresh session for a reviewer who just signed in (a new CSRF token, nothing carried over)."""
+def start(request: Request, session, reviewer: Reviewer) -> None:
+    """A fresh session for a reviewer who just signed in (a new record, a new CSRF token, nothing carried over)."""
+    token = open_session(session, reviewer, request.client.host if request.client else None)
     request.session.clear()
-    request.session.update(reviewer_id=reviewer.id, fp=fingerprint(reviewer), csrf=new_csrf_token())
+    request.session.update(sid=token, csrf=new_csrf_token())
+
+
+def stop(request: Request) -> None:
+    """Sign out: the session's record ends (a copy of the cookie signs nobody in) and the cookie is emptied."""
+    token = request.session.get("sid")
+    if token:
+        with session_scope(config(request).settings.database) as session:
+            end_session(session, token)
+    request.session.clear()
 
 
 def ensure_csrf(request: Request) -> str:
