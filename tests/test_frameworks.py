@@ -49,8 +49,8 @@ def test_arab_2024_has_the_published_ladder():
 def test_2023_editions_share_one_framework_with_two_published_ladders():
     asia, g20 = load_framework("asia-2023"), load_framework("g20-2023")
     assert len(g20.indicators) == 16
-    assert [(i.id, [r.text for r in i.rungs]) for i in asia.indicators] == \
-           [(i.id, [r.text for r in i.rungs]) for i in g20.indicators]
+    assert [(i.id, [(r.text.en, r.text.zh) for r in i.rungs]) for i in asia.indicators] == \
+           [(i.id, [(r.text.en, r.text.zh) for r in i.rungs]) for i in g20.indicators]
     published = {i.id for i in g20.indicators if not i.draft}
     assert published == {"wireless-network", "data-flow"}
     assert "GDPR" in g20.indicator("data-flow").rung(3).text.en
