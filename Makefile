@@ -34,3 +34,5 @@ test: install system
 
 clean:
 	rm -rf $(VENV) data
+
+include llm.mk
