@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     embedding_model: str = Field("use-multilingual", description="embedding model used to index and search")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; none means the offline proposer")
     llm_model: str = Field("gpt-4o-mini", description="model name sent to the endpoint")
+    llm_method: str = Field("auto", description="structured output: json_schema, function_calling, or auto (try "
+                                                "json_schema once per endpoint, fall back to function_calling)")
+    llm_context: int | None = Field(None, description="the model's context in tokens: the evidence is cut to fit")
     openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
     registry_dirs: list[Path] = Field([], description="the user's own city registry folders (country files as in "
                                                       "sources/cities/), layered over the shipped registry")
