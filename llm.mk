@@ -55,7 +55,7 @@ llm-serve: llm
 
 # The opt-in tier against the real model (not part of `make test`).
 test-llm: install llm
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/llm -o addopts=""
+	$(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" --timeout 3600 tests/llm
 
 llm-clean:
 	rm -rf $(LLM_DIR)
