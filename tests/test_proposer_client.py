@@ -230,3 +230,12 @@ def test_a_small_context_cuts_the_passages_sent(tmp_path, database_url):
     assert sent[tight] == 1 < sent[None]
     first = prompts[None][prompts[None].index("<passage "):].split("</passage>")[0]
     assert first in prompts[tight]  # cut from the end of the ranking: the best passage stays
+
+
+def test_auto_does_not_take_an_auth_error_for_a_refusal_of_json_schema():
+    with ChatServer([Reply.error(401), Reply.answer(answer())]) as server:
+        first = propose(server.base_url, method="auto", transport_retries=0)
+        second = propose(server.base_url, method="auto", transport_retries=0)
+    assert first.out is None and "401" in first.error and len(server.requests) == 2
+    assert [r.body["response_format"]["type"] for r in server.requests] == ["json_schema", "json_schema"]
+    assert second.out.level == 2 and second.method == "json_schema"

@@ -45,6 +45,7 @@ from review.proposer.verify import Verification, verify
 PROMPT = "propose-level"
 Method = Literal["json_schema", "function_calling", "auto"]
 METHODS = ("json_schema", "function_calling", "auto")
+NOT_A_REFUSAL = (401, 403, 404, 408, 429)  # HTTP errors that say nothing about json_schema (auth, model, load)
 MAX_TEXT_CHARS = 4000  # a rationale or "missing" text longer than this is cut before it is stored
 PROMPT_MARGIN_TOKENS = 256  # the token estimate is approximate (chunking.approx_tokens): keep this much spare
 
@@ -243,6 +244,11 @@ class LLMProposer:
         with _methods_lock:
             return _methods.get(self.config.base_url.rstrip("/"), "json_schema")
 
+    def _probing(self) -> bool:
+        """`auto` and this endpoint's method not yet known: this request finds it out."""
+        with _methods_lock:
+            return self.config.method == "auto" and self.config.base_url.rstrip("/") not in _methods
+
     def _structured(self, top: int, method: str):
         schema = response_schema(top)
         if method == "function_calling":
@@ -250,10 +256,9 @@ class LLMProposer:
         return self.chat.with_structured_output(schema, method=method, include_raw=True)
 
     def propose(self, edition: Edition, city: City, indicator: Indicator, evidence: Evidence) -> LLMResult:
-        method = self.method
+        probing, method = self._probing(), self.method
         result = self._propose(edition, city, indicator, evidence, method)
-        probing = self.config.method == "auto" and method == "json_schema"
-        if probing and result.status_error is not None and result.status_error != 429:
+        if probing and result.status_error is not None and result.status_error not in NOT_A_REFUSAL:
             # the endpoint refused json_schema: ask with a named tool from now on
             with _methods_lock:
                 _methods[self.config.base_url.rstrip("/")] = "function_calling"
