@@ -64,6 +64,9 @@ class LLMConfig:
     max_tokens: int = 1024  # answer tokens asked for at most (a proposal needs a few hundred)
     max_bytes: int = 1 << 20  # answer body bytes read at most; a larger answer is cut off, the attempt failed
     context: int | None = None  # the model's context in tokens; the evidence is cut to fit (None: no limit)
+    # the model's tokens per token of our estimate (chunking.approx_tokens counts words and CJK characters, not
+    # punctuation, markup or sub-words): Qwen2.5's tokenizer counted 3,890 for a prompt estimated at ~2,100
+    token_ratio: float = 1.0
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> "LLMConfig":
@@ -175,7 +178,8 @@ def evidence_budget(config: LLMConfig, prompt: Prompt, edition: Edition, city: C
     """Evidence tokens for one question: `wanted`, cut so that prompt, evidence and answer fit the context."""
     if not config.context:
         return wanted
-    room = config.context - fixed_tokens(prompt, edition, city, indicator) - config.max_tokens - PROMPT_MARGIN_TOKENS
+    room = int((config.context - config.max_tokens - PROMPT_MARGIN_TOKENS) / config.token_ratio) \
+        - fixed_tokens(prompt, edition, city, indicator)
     return max(0, min(wanted, room))
 
 
