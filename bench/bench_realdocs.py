@@ -224,7 +224,8 @@ def main() -> None:
         os.environ["EVIDENCE_LLM_BASE_URL"], os.environ["EVIDENCE_LLM_MODEL"] = base_url, local_model.MODEL_NAME
         # a CPU takes about a minute per answer: a read may wait that long; one server slot: one call at a time
         # answers need ~150-250 tokens: reserve 768; Qwen's tokenizer counted ~1.9 tokens per estimated one
-        overrides = {"context": 4096, "timeout": 600.0, "deadline": 900.0, "max_tokens": 768, "token_ratio": 1.9}
+        overrides = {"context": 4096, "timeout": 600.0, "deadline": 900.0, "max_tokens": 768,
+                     "token_ratio": local_model.TOKEN_RATIO}
     elif "llm" in methods and not os.environ.get("EVIDENCE_LLM_BASE_URL"):
         sys.exit("--method llm needs EVIDENCE_LLM_BASE_URL (or --local-model)")
     concurrency = args.concurrency or (1 if args.local_model else 4)

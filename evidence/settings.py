@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     llm_method: str = Field("auto", description="structured output: json_schema, function_calling, or auto (try "
                                                 "json_schema once per endpoint, fall back to function_calling)")
     llm_context: int | None = Field(None, description="the model's context in tokens: the evidence is cut to fit")
+    llm_token_ratio: float | None = Field(None, description="the model's tokens per estimated token (default 1; "
+                                                            "the local Qwen2.5 model: 1.9)")
     openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
     registry_dirs: list[Path] = Field([], description="the user's own city registry folders (country files as in "
                                                       "sources/cities/), layered over the shipped registry")

@@ -210,6 +210,8 @@ def test_the_evidence_budget_fits_the_prompt_and_the_answer_into_the_context():
     assert evidence_budget(small, proposer.prompt, EDITION, RIYADH, WIRELESS, 1500) == 2048 - fixed - 512 - 256
     assert evidence_budget(LLMConfig("http://127.0.0.1:9/v1", "m"), proposer.prompt, EDITION, RIYADH, WIRELESS,
                            1500) == 1500  # no context given: the run's budget
+    ratio = LLMConfig("http://127.0.0.1:9/v1", "m", context=4096, max_tokens=768, token_ratio=1.9)
+    assert evidence_budget(ratio, proposer.prompt, EDITION, RIYADH, WIRELESS, 1500) == int(3072 / 1.9) - fixed
 
 
 def test_a_small_context_cuts_the_passages_sent(tmp_path, database_url):

@@ -71,7 +71,7 @@ class LLMConfig:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> "LLMConfig":
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        found = {"method": settings.llm_method, "context": settings.llm_context}
+        found = {"method": settings.llm_method, "context": settings.llm_context, "token_ratio": settings.llm_token_ratio}
         return cls(base_url=settings.llm_base_url or "", model=settings.llm_model, api_key=key,
                    **{**{k: v for k, v in found.items() if v is not None}, **{k: v for k, v in overrides.items()
                                                                              if v is not None}})

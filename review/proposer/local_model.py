@@ -34,6 +34,7 @@ MODEL_FILE = HOME / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"  # the alias the server answers to (EVIDENCE_LLM_MODEL)
 MODEL_SIZE = 1_117_320_768
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+TOKEN_RATIO = 1.9  # Qwen2.5's tokens per token of the project's estimate, measured on the proposer's prompts
 MAX_ANSWER_TOKENS = 1024  # the server's own cap on one answer, whatever a client asks for
 
 
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"llama-server (pid {process.pid}) serving {MODEL_FILE.name} at {base_url}\n"
           f"  export EVIDENCE_LLM_BASE_URL={base_url}\n  export EVIDENCE_LLM_MODEL={MODEL_NAME}\n"
+          f"  export EVIDENCE_LLM_CONTEXT={args.context}\n  export EVIDENCE_LLM_TOKEN_RATIO={TOKEN_RATIO}\n"
           "Ctrl-C stops it.", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: stop(process) or sys.exit(0))
     try:

@@ -62,7 +62,7 @@ def server():
 @pytest.fixture(scope="module")
 def proposer(server):
     return LLMProposer(LLMConfig(server, local_model.MODEL_NAME, context=4096, timeout=600, deadline=900,
-                                 method="auto", attempts=2))
+                                 method="auto", attempts=2, token_ratio=local_model.TOKEN_RATIO))
 
 
 @pytest.fixture(scope="module")
