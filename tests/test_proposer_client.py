@@ -241,3 +241,21 @@ def test_auto_does_not_take_an_auth_error_for_a_refusal_of_json_schema():
     assert first.out is None and "401" in first.error and len(server.requests) == 2
     assert [r.body["response_format"]["type"] for r in server.requests] == ["json_schema", "json_schema"]
     assert second.out.level == 2 and second.method == "json_schema"
+
+
+def test_evidence_propose_prints_the_prompt_budget(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from evidence.cli import app
+
+    settings = indexed(tmp_path, f"sqlite:///{tmp_path / 'evidence.db'}", "moscow", "ru", MOSCOW)
+    monkeypatch.chdir(tmp_path)
+    with ChatServer(fallback=cite_first_passage) as server:
+        env = {"EVIDENCE_DATA_DIR": str(settings.data_dir), "EVIDENCE_DATABASE_URL": settings.database,
+               "EVIDENCE_LLM_BASE_URL": server.base_url, "EVIDENCE_LLM_MODEL": "scripted-model",
+               "EVIDENCE_LLM_CONTEXT": "3000", "EVIDENCE_LLM_TOKEN_RATIO": "1.5"}
+        out = CliRunner().invoke(app, ["propose", "--edition", "g20-2023", "--city", "moscow", "--indicator",
+                                       "wireless-network", "--concurrency", "1"], env=env)
+    assert out.exit_code == 0, out.output
+    assert "1 proposed" in out.output and "prompt budget:" in out.output and "context 3000" in out.output
+    assert server.requests[0].body["response_format"]["type"] == "json_schema"  # auto: json_schema first
