@@ -259,3 +259,16 @@ def test_evidence_propose_prints_the_prompt_budget(tmp_path, monkeypatch):
     assert out.exit_code == 0, out.output
     assert "1 proposed" in out.output and "prompt budget:" in out.output and "context 3000" in out.output
     assert server.requests[0].body["response_format"]["type"] == "json_schema"  # auto: json_schema first
+
+
+def test_with_a_known_context_a_retry_does_not_carry_the_rejected_answer():
+    script = [Reply.answer(answer(level=7, rationale="r" * 3000)), Reply.answer(answer())]
+    with ChatServer(script) as server:
+        result = propose(server.base_url, context=4096)
+    assert result.out.level == 2 and result.attempts == 2
+    retry = server.requests[1].body["messages"]
+    assert [m["role"] for m in retry] == ["system", "user", "user"] and "r" * 3000 not in json.dumps(retry)
+    assert retry[-1]["content"].startswith("Your answer was rejected")
+    with ChatServer(script) as server:
+        propose(server.base_url)  # no context given: the whole conversation, as before
+    assert [m["role"] for m in server.requests[1].body["messages"]] == ["system", "user", "assistant", "user"]

@@ -279,7 +279,7 @@ class LLMProposer:
     def _propose(self, edition: Edition, city: City, indicator: Indicator, evidence: Evidence,
                  method: str) -> LLMResult:
         chain = self._structured(indicator.top, method)
-        history = messages(self.prompt, edition, city, indicator, evidence)
+        history = first = messages(self.prompt, edition, city, indicator, evidence)
         result = LLMResult(None, None, method=method)
         started = time.perf_counter()
         try:
@@ -297,9 +297,12 @@ class LLMProposer:
                         return result
                     problem = "; ".join(checked.problems)
                 result.rejected.append(problem)
-                history = [*history, AIMessage(_raw_text(answer["raw"])),
-                           HumanMessage(f"Your answer was rejected: {problem}. Answer again, following the rules: "
-                                        "a level within the ladder, and quotes copied exactly from the cited passages.")]
+                correction = HumanMessage(f"Your answer was rejected: {problem}. Answer again, following the rules: "
+                                          "a level within the ladder, and quotes copied exactly from the cited passages.")
+                # a model with a known context gets the question and the correction, not its whole earlier answer:
+                # the history would grow past the budget (a 4k local model ran out of context on a retry)
+                history = [*first, correction] if self.config.context else \
+                    [*history, AIMessage(_raw_text(answer["raw"])), correction]
             if result.out is None or not 0 <= result.out.level <= indicator.top:
                 result.out, result.verification = None, None
                 result.error = f"no valid answer after {result.attempts} attempts: {result.rejected[-1]}"
