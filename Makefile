@@ -40,3 +40,5 @@ test: install system
 
 clean:
 	rm -rf $(VENV) data
+
+include llm.mk

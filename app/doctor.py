@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import urllib.request
 
@@ -76,4 +77,12 @@ def _llm(settings) -> str:
     if settings.openai_api_key:
         request.add_header("Authorization", f"Bearer {settings.openai_api_key.get_secret_value()}")
     with urllib.request.urlopen(request, timeout=5) as response:
-        return f"{settings.llm_model} at {settings.llm_base_url} (HTTP {response.status})"
+        status, body = response.status, response.read(1 << 20)
+    try:
+        served = [m.get("id") for m in json.loads(body).get("data", [])]
+    except (ValueError, AttributeError):
+        served = []
+    listed = f"; it serves {', '.join(map(str, served[:5]))}" if served else ""
+    missing = " (not among them)" if served and settings.llm_model not in served else ""
+    return (f"{settings.llm_model} at {settings.llm_base_url} (HTTP {status}{listed}{missing}); "
+            f"structured output: {settings.llm_method}")

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     smtp: Smtp = Field(default_factory=Smtp, description="the watch's mail (`EVIDENCE_SMTP_*`)")
     watch: Watch = Field(default_factory=Watch, description="the watch's notifications (`EVIDENCE_WATCH_*`)")
     review: Review = Field(default_factory=Review, description="the review app (`EVIDENCE_REVIEW_*`)")
+    llm_method: str = Field("auto", description="structured output: json_schema, function_calling, or auto (try "
+                                                "json_schema once per endpoint, fall back to function_calling)")
+    llm_context: int | None = Field(None, description="the model's context in tokens: the evidence is cut to fit")
+    llm_token_ratio: float | None = Field(None, description="the model's tokens per estimated token (default 1; "
+                                                            "the local Qwen2.5 model: 1.9)")
     registry_dirs: list[Path] = Field([], description="the user's own city registry folders (country files as in "
                                                       "`sources/cities/`), layered over the shipped registry")
 

@@ -189,14 +189,15 @@ def test_a_level_resting_only_on_plans_is_lowered_and_flagged():
     assert "status" in str(schema) and "planned" in str(schema)  # the model is asked for a status per citation
 
 
-def test_a_status_the_rules_read_otherwise_is_flagged_for_the_reviewer():
+def test_an_achievement_the_rules_read_as_a_plan_is_a_plan_and_flagged():
     claimed = {"level": 3, "rationale": "Satellite internet runs.", "confidence": 0.7, "missing_for_next_rung": "",
                "citations": [{"chunk_id": "s8:0-90", "quote": PLANNED, "status": "achieved"}]}
     with ChatServer([Reply.answer(claimed)]) as server:
         proposer = LLMProposer(LLMConfig(server.base_url, "scripted-model", api_key="sk-test"))
         result = proposer.propose(EDITION, RIYADH, WIRELESS, PLAN_EVIDENCE)
     checked = result.verification
-    assert "status-disputed" in checked.flags and checked.level == 3
-    assert "the rules read it as planned" in checked.citations[0].status_reason
+    assert "status-disputed" in checked.flags and "rests-on-plans" in checked.flags and checked.level == 0
+    assert checked.citations[0].status == "planned" and not checked.citations[0].supports
+    assert "the proposer said achieved; the rules read it as planned" in checked.citations[0].status_reason
     prompt = server.requests[0].body["messages"][1]["content"]
     assert 'section="الخطة المستقبلية"' in prompt

@@ -137,7 +137,8 @@ def test_the_llm_never_sees_the_sample_injection_page(riyadh):  # noqa: F811
     with ChatServer(fallback=obedient) as server:
         report = llm_run(riyadh, server, concurrency=4).run(questions("arab-2024", ["riyadh"]))
     assert report.count("proposed") == 11 and len(server.requests) == 11
-    assert {o.level for o in report.outcomes} == {1}
+    levels = {o.level for o in report.outcomes}
+    assert 1 in levels and levels <= {0, 1}  # the script's level 1, or 0 where its quote is a plan; never 4
 
 
 def test_a_killed_run_resumes_where_it_stopped(tmp_path):

@@ -15,15 +15,16 @@ MethodOption = typer.Option(None, "--method", help="llm or offline; default: llm
 
 
 def _run(settings: Settings, method: str | None, concurrency: int, rate: float | None, timeout: float,
-         attempts: int, budget: int | None, structured: str, quiet: bool):
-    from review.proposer.llm import LLMConfig
+         attempts: int, budget: int | None, structured: str | None, quiet: bool):
+    from review.proposer.llm import METHODS, LLMConfig
     from review.proposer.run import ProposalRun, default_method
 
     chosen = method or default_method(settings)
     if chosen not in ("llm", "offline"):
         raise EvidenceError(f"--method must be llm or offline, not {chosen!r}")
-    if structured not in ("json_schema", "function_calling"):
-        raise EvidenceError(f"--structured must be json_schema or function_calling, not {structured!r}")
+    structured = structured or settings.llm_method
+    if structured not in METHODS:
+        raise EvidenceError(f"--structured must be one of {', '.join(METHODS)}, not {structured!r}")
     llm = LLMConfig.from_settings(settings, timeout=timeout, attempts=attempts, rate=rate,
                                   method=structured) if chosen == "llm" else None
     return ProposalRun(settings, chosen, llm, concurrency, budget, show_progress=not quiet)  # type: ignore[arg-type]
@@ -39,7 +40,8 @@ def propose(edition: str = typer.Option(..., help="edition id, e.g. arab-2024"),
             attempts: int = typer.Option(3, help="answers asked for per question when one is invalid"),
             budget: int | None = typer.Option(None, help="evidence tokens per question (default: 1500 for the LLM, "
                                                          "12000 offline)"),
-            structured: str = typer.Option("json_schema", help="json_schema or function_calling (older endpoints)"),
+            structured: str | None = typer.Option(None, help="json_schema, function_calling (older endpoints) or "
+                                                         "auto (probe once); default EVIDENCE_LLM_METHOD, else auto"),
             as_json: bool = JsonOption) -> None:
     """Propose each city's level on each indicator's ladder, with verified citations; resumable."""
     from review.proposer.run import questions
@@ -58,6 +60,7 @@ def propose(edition: str = typer.Option(..., help="edition id, e.g. arab-2024"),
                       "" if o.level is None else str(o.level), _flags(o.flags) or (o.error or ""),
                       f"{o.tokens_in}/{o.tokens_out}", f"{o.latency_ms:.0f}")
     console.print(table)
+    console.print(run.describe_budget())
     bare = sorted({o.question.city.id for o in report.outcomes if o.status == "no-evidence"})
     console.print(f"{report.count('proposed')} proposed, {report.count('reused')} already proposed from the same "
                   f"inputs, {report.count('failed')} failed; evidence {report.evidence_seconds:.1f} s, proposing "
@@ -131,7 +134,7 @@ def eval_command(gold: Path = typer.Option(..., "--gold", "--key", exists=True,
     from review.proposer.evaluate import evaluate
 
     settings = load_settings()
-    run = _run(settings, method, concurrency, rate, timeout, 3, budget, "json_schema", as_json)
+    run = _run(settings, method, concurrency, rate, timeout, 3, budget, None, as_json)
     report = evaluate(settings, gold, run, edition, docs)
     if as_json:
         emit_json(report)

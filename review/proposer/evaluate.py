@@ -228,11 +228,24 @@ def evaluate(settings: Settings, key_path: Path, run: ProposalRun, edition: str 
                           for value in sorted({by(s) for s in scored})} for name, by in groups.items()},
         "confusion": confusion_matrix([s.gold for s in scored], [s.proposed or 0 for s in scored], labels=labels).tolist(),
         "run": {k: v for k, v in report.as_dict().items() if k != "outcomes"},
+        "cost": _cost(report.outcomes),
         "questions": [{"edition": s.question.edition.id, "city": s.question.city.id, "doc": s.row.get("doc"),
                        "indicator": s.question.indicator.id, "gold": s.gold, "confidence": s.row.get("confidence"),
                        "proposed": s.proposed, "citations": s.citations, "verified": s.verified,
                        "supported": s.supported, "gathered": s.gathered} for s in scored],
     }
+
+
+def _cost(outcomes) -> dict:
+    """Per proposal made in this run (failed ones included): tokens in and out, seconds."""
+    made = [o for o in outcomes if o.status in ("proposed", "failed")]
+
+    def mean(values: list) -> float | None:
+        return round(sum(values) / len(values), 2) if values else None
+
+    return {"proposals": len(made), "failed": sum(o.status == "failed" for o in made),
+            "tokens_in": mean([o.tokens_in for o in made]), "tokens_out": mean([o.tokens_out for o in made]),
+            "seconds": mean([o.latency_ms / 1000 for o in made])}
 
 
 def _score(row: dict, q: Question, made: tuple[Proposal, list[str]] | None, sentence: str | None) -> Scored:

@@ -28,7 +28,7 @@ from evidence.vocabulary import City, Edition, Indicator
 from frameworks import load_framework
 from review.proposer.cues import Cues, load_cues
 from review.proposer.evidence import BUDGET_TOKENS, OFFLINE_BUDGET_TOKENS, Evidence, gather
-from review.proposer.llm import LLMConfig, LLMProposer, LLMResult
+from review.proposer.llm import LLMConfig, LLMProposer, LLMResult, evidence_budget
 from review.proposer.offline import RULES as offline_rules
 from review.proposer.offline import propose_offline
 from review.proposer.verify import CheckedCitation, verify
@@ -138,6 +138,22 @@ class ProposalRun:
         self.depends = (self.proposer.prompt.digest if self.proposer
                         else f"{self.cues.digest}:rules-{offline_rules}")
         self.show_progress = show_progress
+        self.budgets: list[int] = []  # the evidence tokens each question of the last run was given
+
+    def budget_for(self, q: Question) -> int:
+        """The evidence tokens for one question: the run's budget, cut so the whole prompt fits the context."""
+        if self.proposer is None:
+            return self.budget
+        return evidence_budget(self.proposer.config, self.proposer.prompt, q.edition, q.city, q.indicator, self.budget)
+
+    def describe_budget(self) -> str:
+        config = self.proposer.config if self.proposer else None
+        if not config or not config.context:
+            return f"prompt budget: {self.budget} evidence tokens per question" + \
+                ("" if config is None else f", answers of at most {config.max_tokens} tokens")
+        used = f"{min(self.budgets)}–{max(self.budgets)}" if self.budgets else str(self.budget)
+        return (f"prompt budget: {used} evidence tokens per question (at most {self.budget}; context {config.context} "
+                f"= prompt without evidence + evidence + answer of at most {config.max_tokens} + margin)")
 
     def run(self, batch: list[Question]) -> RunReport:
         started = time.perf_counter()
@@ -159,9 +175,12 @@ class ProposalRun:
         with session_scope(self.settings.database) as session:
             collected = set(session.scalars(select(Document.city).distinct()))
         out = []
+        self.budgets = []
         for q in batch:
             progress.update(task, note=f"{q.city.id} · {q.indicator.id}")
-            evidence = gather(self.settings, q.edition.id, q.city, q.indicator, self.budget, document=q.document,
+            budget = self.budget_for(q)
+            self.budgets.append(budget)
+            evidence = gather(self.settings, q.edition.id, q.city, q.indicator, budget, document=q.document,
                               cues=self.cues) \
                 if q.city.id in collected else Evidence(q.edition.id, q.city.id, q.indicator.id, [])
             out.append((q, evidence, input_hash(self.method, self.model, self.depends, q, evidence)))
