@@ -15,6 +15,7 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import func, select
 
 from collector.documents import list_documents
 from evidence.database import session_scope
@@ -46,13 +47,23 @@ def chosen_facet(field: str, value: str, known: list[str]) -> str | None:
     return value or None
 
 
+def facets(session) -> dict[str, list[str]]:
+    """The cities and the languages of the collected documents (a document's language is its latest
+    version's), in two queries: the search page needs them on every request, not the documents themselves."""
+    newest = (select(Snapshot.document_id, func.max(Snapshot.fetched_at).label("at"))
+              .group_by(Snapshot.document_id).subquery())
+    latest = select(Snapshot.language).join(newest, (Snapshot.document_id == newest.c.document_id)
+                                            & (Snapshot.fetched_at == newest.c.at))
+    cities = select(Document.city).where(Document.id.in_(select(Snapshot.document_id))).distinct()
+    return {"city": sorted(session.scalars(cities)),
+            "language": sorted({lang for lang in session.scalars(latest.distinct()) if lang})}
+
+
 def documents(session, city: str, language: str, since: str, until: str, text: str) -> tuple[list[dict], dict]:
     """The documents the filters keep, and the facets to choose them from."""
-    rows = list_documents(session)
-    facets = {"city": sorted({r["city"] for r in rows}),
-              "language": sorted({r["language"] or "" for r in rows} - {""})}
-    wanted_city = chosen_facet("city", city, facets["city"])
-    wanted_language = chosen_facet("language", language, facets["language"])
+    rows, choices = list_documents(session), facets(session)
+    wanted_city = chosen_facet("city", city, choices["city"])
+    wanted_language = chosen_facet("language", language, choices["language"])
     start, end = date_field("since", since), date_field("until", until)
     needle = text.strip().casefold()
 
@@ -62,7 +73,7 @@ def documents(session, city: str, language: str, since: str, until: str, text: s
                 and (not start or day >= start) and (not end or day <= end)
                 and (not needle or needle in (r["title"] or "").casefold() or any(needle in u for u in r["urls"])))
 
-    return [r for r in rows if keep(r)], facets
+    return [r for r in rows if keep(r)], choices
 
 
 def export(rows: list[dict], fmt: str, name: str) -> Response:

@@ -14,7 +14,7 @@ from evidence.errors import DataError, EvidenceError
 from frameworks import edition_ids
 from review.agreement import progress
 from review.web.base import config, render
-from review.web.corpus import chosen_facet, date_field, documents
+from review.web.corpus import chosen_facet, date_field, facets
 from review.web.pages import editions_in_review
 from review.web.session import Me, signed_in
 from vectorstore.search import Filters, Hit, search
@@ -43,9 +43,9 @@ def search_page(request: Request, me: Me = Depends(signed_in), q: str = "", city
         raise DataError("format", format, "csv or json")
     settings = config(request).settings
     with session_scope(settings.database) as session:
-        _, facets = documents(session, "", "", "", "", "")
-    filters = Filters(city=chosen_facet("city", city, facets["city"]), edition=edition or None,
-                      language=chosen_facet("language", evidence_language, facets["language"]),
+        choices = facets(session)
+    filters = Filters(city=chosen_facet("city", city, choices["city"]), edition=edition or None,
+                      language=chosen_facet("language", evidence_language, choices["language"]),
                       since=date_field("since", since), until=date_field("until", until))
     hits, error = [], None
     if q.strip():
@@ -61,7 +61,7 @@ def search_page(request: Request, me: Me = Depends(signed_in), q: str = "", city
     page = max(1, page)
     shown = groups[(page - 1) * DOCUMENTS_PER_PAGE:page * DOCUMENTS_PER_PAGE]
     return render(request, "search.html", q=q, city=city, edition=edition, language_filter=evidence_language,
-                  since=since, until=until, facets=facets, error=error, page=page, hits_count=len(hits),
+                  since=since, until=until, facets=choices, error=error, page=page, hits_count=len(hits),
                   documents_count=len(groups), pages=(len(groups) + DOCUMENTS_PER_PAGE - 1) // DOCUMENTS_PER_PAGE,
                   groups=[(first, [(h, _segments(h.text, h.highlights)) for h in group]) for first, group in shown])
 
