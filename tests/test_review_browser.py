@@ -52,6 +52,17 @@ def served(tmp_path):
         server.wait(10)
 
 
+@pytest.fixture
+def page():
+    """A fresh page in Debian's Chromium, closed with its browser after the test."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
 def sign_in(page, url: str, name: str) -> None:
     page.goto(f"{url}/queue")
     expect(page).to_have_url(f"{url}/signin?next=/queue")
@@ -61,110 +72,86 @@ def sign_in(page, url: str, name: str) -> None:
     expect(page).to_have_url(f"{url}/queue")
 
 
-def test_reviewer_changes_a_level_a_second_verifies_and_the_ranking_moves(served):
+def test_reviewer_changes_a_level_a_second_verifies_and_the_ranking_moves(served, page):
     url, seeded = served
     item = f"{url}/items/{seeded.cairo_5g}"
     edition = load_framework(EDITION)
     weight = load_weights(edition).vector[[i.id for i in edition.indicators].index("wireless-network")]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            sign_in(page, url, "amal")
-            page.keyboard.press("Enter")  # the queue's first item: the doubtful Cairo wireless proposal
-            expect(page).to_have_url(item)
-            quote = page.locator("mark.quote")
-            expect(quote).to_be_visible()
-            expect(quote).to_have_text(CAIRO_QUOTE)
-            expect(page.locator(".rung.proposed")).to_have_attribute("data-level", "1")
-            page.keyboard.press("2")  # choose level 2; the reason field takes the focus
-            page.keyboard.type("The quote says 5G covers every district of the city: rung 2 at scale.")
-            page.click("#change")
-            expect(page.locator(".flash")).to_contain_text(f"#{seeded.cairo_5g}: round 1, change 2")
-            page.click("header button:has-text('Sign out')")
+    sign_in(page, url, "amal")
+    page.keyboard.press("Enter")  # the queue's first item: the doubtful Cairo wireless proposal
+    expect(page).to_have_url(item)
+    quote = page.locator("mark.quote")
+    expect(quote).to_be_visible()
+    expect(quote).to_have_text(CAIRO_QUOTE)
+    expect(page.locator(".rung.proposed")).to_have_attribute("data-level", "1")
+    page.keyboard.press("2")  # choose level 2; the reason field takes the focus
+    page.keyboard.type("The quote says 5G covers every district of the city: rung 2 at scale.")
+    page.click("#change")
+    expect(page.locator(".flash")).to_contain_text(f"#{seeded.cairo_5g}: round 1, change 2")
+    page.click("header button:has-text('Sign out')")
 
-            sign_in(page, url, "basil")
-            page.goto(item)
-            expect(page.locator("#status")).to_have_text("round 2: verification")
-            expect(page.locator("#accept")).to_have_text("Accept level 2")
-            page.keyboard.press("a")
-            expect(page.locator(".flash")).to_contain_text(f"#{seeded.cairo_5g}: round 2, accept 2")
+    sign_in(page, url, "basil")
+    page.goto(item)
+    expect(page.locator("#status")).to_have_text("round 2: verification")
+    expect(page.locator("#accept")).to_have_text("Accept level 2")
+    page.keyboard.press("a")
+    expect(page.locator(".flash")).to_contain_text(f"#{seeded.cairo_5g}: round 2, accept 2")
 
-            page.goto(f"{url}/ranking?edition={EDITION}")
-            cairo = page.locator('tr[data-city="cairo"]')
-            expect(cairo.locator("td.total")).to_have_text(shown(2 * weight))
-            expect(cairo.locator("td").first).to_have_text("1")
-            expect(page.locator("#incomplete")).to_be_visible()
+    page.goto(f"{url}/ranking?edition={EDITION}")
+    cairo = page.locator('tr[data-city="cairo"]')
+    expect(cairo.locator("td.total")).to_have_text(shown(2 * weight))
+    expect(cairo.locator("td").first).to_have_text("1")
+    expect(page.locator("#incomplete")).to_be_visible()
 
-            page.goto(item)
-            expect(page.locator("#status")).to_have_text("confirmed")
-            expect(page.locator("#confirmed")).to_have_text("2")
-        finally:
-            browser.close()
+    page.goto(item)
+    expect(page.locator("#status")).to_have_text("confirmed")
+    expect(page.locator("#confirmed")).to_have_text("2")
 
 
-def test_each_quote_shows_what_was_checked_and_its_status_in_english_and_chinese(served):
+def test_each_quote_shows_what_was_checked_and_its_status_in_english_and_chinese(served, page):
     url, seeded = served
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            sign_in(page, url, "amal")
-            page.goto(f"{url}/items/{seeded.cairo_5g}")
-            citation = page.locator("article.citation").first
-            expect(citation.locator(".badge.ok").first).to_have_text("quote found verbatim")
-            status = citation.locator(".badge.status")
-            expect(status).to_have_attribute("data-status", "achieved")
-            expect(status).to_have_text("achieved: supports the rung")
-            expect(citation.locator(".status-reason")).to_contain_text(STATUS_REASON)
-            page.context.add_cookies([{"name": "lang", "value": "zh", "url": url}])
-            page.reload()
-            citation = page.locator("article.citation").first
-            expect(citation.locator(".badge.ok").first).to_have_text("引文原文已找到")
-            expect(citation.locator(".badge.status")).to_have_text("已实现：可支撑该等级")
-            expect(citation.locator(".status-reason")).to_contain_text("判定依据")
-        finally:
-            browser.close()
+    sign_in(page, url, "amal")
+    page.goto(f"{url}/items/{seeded.cairo_5g}")
+    citation = page.locator("article.citation").first
+    expect(citation.locator(".badge.ok").first).to_have_text("quote found verbatim")
+    status = citation.locator(".badge.status")
+    expect(status).to_have_attribute("data-status", "achieved")
+    expect(status).to_have_text("achieved: supports the rung")
+    expect(citation.locator(".status-reason")).to_contain_text(STATUS_REASON)
+    page.context.add_cookies([{"name": "lang", "value": "zh", "url": url}])
+    page.reload()
+    citation = page.locator("article.citation").first
+    expect(citation.locator(".badge.ok").first).to_have_text("引文原文已找到")
+    expect(citation.locator(".badge.status")).to_have_text("已实现：可支撑该等级")
+    expect(citation.locator(".status-reason")).to_contain_text("判定依据")
 
 
-def test_the_author_filters_the_documents_opens_one_and_reads_the_coloured_diff(served):
+def test_the_author_filters_the_documents_opens_one_and_reads_the_coloured_diff(served, page):
     url, _ = served
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            sign_in(page, url, "lead")
-            page.click("nav a[href='/documents']")
-            page.select_option("#city", "riyadh")
-            page.click("form.filters button[type=submit]")
-            rows = page.locator("table.documents tbody tr")
-            expect(rows).to_have_count(1)
-            with page.expect_download() as download:
-                page.click("#export-csv")
-            assert "riyadh" in Path(download.value.path()).read_text(encoding="utf-8")
-            rows.first.locator("a").click()
-            page.click("a.diff-link")
-            expect(page.locator(".diff .add")).to_contain_text(RIYADH_NEW)
-            expect(page.locator(".diff .del")).to_contain_text(RIYADH_OLD)
-            color = page.locator(".diff .add").first.evaluate("e => getComputedStyle(e).backgroundColor")
-            assert color == "rgb(230, 255, 236)"  # coloured, from the app's stylesheet
-        finally:
-            browser.close()
+    sign_in(page, url, "lead")
+    page.click("nav a[href='/documents']")
+    page.select_option("#city", "riyadh")
+    page.click("form.filters button[type=submit]")
+    rows = page.locator("table.documents tbody tr")
+    expect(rows).to_have_count(1)
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    assert "riyadh" in Path(download.value.path()).read_text(encoding="utf-8")
+    rows.first.locator("a").click()
+    page.click("a.diff-link")
+    expect(page.locator(".diff .add")).to_contain_text(RIYADH_NEW)
+    expect(page.locator(".diff .del")).to_contain_text(RIYADH_OLD)
+    color = page.locator(".diff .add").first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert color == "rgb(230, 255, 236)"  # coloured, from the app's stylesheet
 
 
-def test_enter_in_the_address_field_attaches_it_and_never_accepts(served):
+def test_enter_in_the_address_field_attaches_it_and_never_accepts(served, page):
     url, seeded = served
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            sign_in(page, url, "amal")
-            page.goto(f"{url}/items/{seeded.cairo_5g}")
-            page.fill("#url", "https://www.cairo.gov.eg/5g-decree.pdf")
-            page.press("#url", "Enter")
-            expect(page.locator(".flash")).to_contain_text(f"#{seeded.cairo_5g}: round 1, attach")
-            page.goto(f"{url}/items/{seeded.cairo_5g}")
-            expect(page.locator("#status")).to_have_text("round 1: first review")  # nothing was decided
-            expect(page.locator("body")).to_contain_text("https://www.cairo.gov.eg/5g-decree.pdf")  # kept
-        finally:
-            browser.close()
+    sign_in(page, url, "amal")
+    page.goto(f"{url}/items/{seeded.cairo_5g}")
+    page.fill("#url", "https://www.cairo.gov.eg/5g-decree.pdf")
+    page.press("#url", "Enter")
+    expect(page.locator(".flash")).to_contain_text(f"#{seeded.cairo_5g}: round 1, attach")
+    page.goto(f"{url}/items/{seeded.cairo_5g}")
+    expect(page.locator("#status")).to_have_text("round 1: first review")  # nothing was decided
+    expect(page.locator("body")).to_contain_text("https://www.cairo.gov.eg/5g-decree.pdf")  # kept
