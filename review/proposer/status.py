@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -78,12 +78,17 @@ class Vocabulary:
     version: int
     digest: str
     languages: dict[str, Markers]
+    _joined: dict[tuple[str, ...], Markers] = field(default_factory=dict, compare=False, repr=False)
 
     def markers(self, languages: list[str]) -> Markers:
-        """The markers of these languages (and English, the language of many a bilingual page) together."""
-        chosen = [self.languages[lang] for lang in dict.fromkeys([*languages, "en"]) if lang in self.languages]
-        return Markers(*(tuple(t for m in chosen for t in getattr(m, name))
-                         for name in Markers.__dataclass_fields__))
+        """The markers of these languages (and English, the language of many a bilingual page) together;
+        joined once per set of languages (judged for every cue mention of every passage)."""
+        key = tuple(dict.fromkeys([*languages, "en"]))
+        if key not in self._joined:
+            chosen = [self.languages[lang] for lang in key if lang in self.languages]
+            self._joined[key] = Markers(*(tuple(t for m in chosen for t in getattr(m, name))
+                                          for name in Markers.__dataclass_fields__))
+        return self._joined[key]
 
 
 @cache
