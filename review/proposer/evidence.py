@@ -145,12 +145,12 @@ def gather(settings: Settings, edition: str, city: City, indicator: Indicator, b
            per_query: int = PER_QUERY, document: int | None = None, cues: Cues | None = None) -> Evidence:
     queries = queries_for(indicator, city, cues)
     hits: dict[str, Hit] = {}
-    rankings: list[list[str]] = []
+    rankings: list[list[tuple[str, float]]] = []  # each query's ranking, every vote of weight 1
     asks = [Ask(q.text, PER_TERM if q.mode == "lexical" else per_query, q.mode) for q in queries]
     for found in search_many(settings, asks, Filters(city=city.id, document=document)):
         hits.update((h.chunk_id, h) for h in found)
-        rankings.append([h.chunk_id for h in found])
-    ranked = [hits[chunk_id] for chunk_id, _ in fuse([[(c, 1.0) for c in ranking] for ranking in rankings])]
+        rankings.append([(h.chunk_id, 1.0) for h in found])
+    ranked = [hits[chunk_id] for chunk_id, _ in fuse(rankings)]
     kept, excluded = select(ranked, budget)
     passages = [Passage(h.chunk_id, h.snapshot_id, h.text, h.language, h.url, h.title,
                         h.published_on or h.snapshot_date, h.section) for h in kept]
