@@ -6,7 +6,7 @@ old one behave the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -148,3 +148,13 @@ def existing(session: Session, model: type[Row], key: Any) -> Row:
     if row is None:
         raise NotInRecord(getattr(model, "__tablename__", model.__name__), key)
     return row
+
+
+BATCH = 10_000  # ids per IN list: well inside SQLite's and PostgreSQL's limits on bound parameters
+
+
+def batches(ids: Iterable) -> Iterator[list]:
+    """`ids` in lists short enough for one IN clause."""
+    ids = list(ids)
+    for start in range(0, len(ids), BATCH):
+        yield ids[start:start + BATCH]

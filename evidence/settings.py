@@ -76,6 +76,8 @@ class Review(Section):
                                               "more sign-ins wait their turn")
     secure_cookie: bool = Field(False, description="send the session cookie only over HTTPS (`Secure`): set it "
                                                    "when the app is served behind HTTPS")
+    queue_page_size: int = Field(50, ge=5, le=1000, description="items on one page of the queue")
+    bulk_limit: int = Field(500, ge=1, description="the most items one bulk accept may decide")
 
 
 class Settings(BaseSettings):

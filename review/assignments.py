@@ -8,16 +8,41 @@ Authors see every item. Anything not routed is invisible in the queue and refuse
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from evidence.database import lookup
+from evidence.database import batches, lookup
 from evidence.errors import DataError, EvidenceError
 from evidence.record import Assignment, Chunk, Proposal, Reviewer, Snapshot, now
 from frameworks import load_framework
 from sources import load_registry
+
+
+class Cited(Protocol):
+    @property
+    def chunk_id(self) -> str: ...
+
+
+class Routable(Protocol):
+    """What routing reads of a proposal: a Proposal, or the queue's plain row of one (review.decisions.ItemRow)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def edition(self) -> str: ...
+    @property
+    def city(self) -> str: ...
+    @property
+    def indicator(self) -> str: ...
+    @property
+    def citations(self) -> Sequence[Cited]: ...
+    @property
+    def evidence_chunks(self) -> list: ...
+    @property
+    def evidence_snapshots(self) -> list: ...
 
 
 class Forbidden(EvidenceError):
@@ -67,7 +92,7 @@ def open_assignments(session: Session, reviewer_id: int | None = None) -> list[A
     return list(session.scalars(query))
 
 
-def covers(assignment: Assignment, proposal: Proposal) -> bool:
+def covers(assignment: Assignment, proposal: Routable) -> bool:
     return (assignment.edition == proposal.edition
             and assignment.city in (None, proposal.city)
             and assignment.indicator in (None, proposal.indicator))
@@ -81,7 +106,7 @@ def _ids(values: Iterable, key: str) -> list:
     return [v for v in out if v is not None]
 
 
-def evidence_snapshot_ids(proposal: Proposal, chunk_snapshots: dict[str, int]) -> set[int]:
+def evidence_snapshot_ids(proposal: Routable, chunk_snapshots: dict[str, int]) -> set[int]:
     """The snapshots of the cited passages; of all the evidence the proposer read when it cites none."""
     cited = {chunk_snapshots[c.chunk_id] for c in proposal.citations if c.chunk_id in chunk_snapshots}
     if cited:
@@ -91,22 +116,24 @@ def evidence_snapshot_ids(proposal: Proposal, chunk_snapshots: dict[str, int]) -
     return snapshots | {chunk_snapshots[c] for c in chunk_ids if c in chunk_snapshots}
 
 
-def evidence_snapshots(session: Session, proposals: list[Proposal]) -> dict[int, set[int]]:
+def evidence_snapshots(session: Session, proposals: Sequence[Routable]) -> dict[int, set[int]]:
     """The snapshots each proposal rests on (see evidence_snapshot_ids)."""
     chunk_ids = {c.chunk_id for p in proposals for c in p.citations}
     chunk_ids |= {str(c) for p in proposals for c in _ids(p.evidence_chunks, "chunk_id")}
-    chunk_snapshots = dict(session.execute(select(Chunk.id, Chunk.snapshot_id).where(Chunk.id.in_(chunk_ids))).all()) \
-        if chunk_ids else {}
+    chunk_snapshots: dict[str, int] = {}
+    for part in batches(chunk_ids):
+        chunk_snapshots.update(session.execute(select(Chunk.id, Chunk.snapshot_id).where(Chunk.id.in_(part))).all())
     return {p.id: evidence_snapshot_ids(p, chunk_snapshots) for p in proposals}
 
 
-def item_languages(session: Session, proposals: list[Proposal],
+def item_languages(session: Session, proposals: Sequence[Routable],
                    snapshots: dict[int, set[int]] | None = None) -> dict[int, set[str]]:
     """The languages of each proposal's evidence; the city's languages when it cites nothing."""
     per_proposal = snapshots if snapshots is not None else evidence_snapshots(session, proposals)
     wanted = set().union(*per_proposal.values()) if per_proposal else set()
-    language = dict(session.execute(select(Snapshot.id, Snapshot.language).where(Snapshot.id.in_(wanted))).all()) \
-        if wanted else {}
+    language: dict[int, str | None] = {}
+    for part in batches(wanted):
+        language.update(session.execute(select(Snapshot.id, Snapshot.language).where(Snapshot.id.in_(part))).all())
     registry = {c.id: c for c in load_registry().cities}
     out = {}
     for p in proposals:
@@ -115,7 +142,7 @@ def item_languages(session: Session, proposals: list[Proposal],
     return out
 
 
-def routed(reviewer: Reviewer, proposal: Proposal, languages: set[str], assignments: list[Assignment]) -> bool:
+def routed(reviewer: Reviewer, proposal: Routable, languages: set[str], assignments: list[Assignment]) -> bool:
     if is_author(reviewer):
         return True
     if not any(covers(a, proposal) for a in assignments if a.reviewer_id == reviewer.id):

@@ -30,15 +30,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from evidence.chain import GENESIS, HEAD, decision_digest
-from evidence.database import lookup, refuse_nul, session_scope, valid_id
+from evidence.database import batches, lookup, refuse_nul, session_scope, valid_id
 from evidence.errors import DataError, EvidenceError
-from evidence.record import Assignment, Attachment, Decision, DecisionChain, Proposal, Reviewer
+from evidence.record import Assignment, Attachment, Citation, Decision, DecisionChain, Proposal, Reviewer
 from frameworks import load_framework
 from review.assignments import Forbidden, is_author, require_routed
 from review.attachments import Attached, record
@@ -85,7 +86,24 @@ class ReviewState:
         return self.status == "confirmed"
 
 
-def review_state(proposed: int, decisions: list[Decision]) -> ReviewState:
+class Recorded(Protocol):
+    """What the rounds replay of a decision: a Decision, or its row read as plain columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def sequence(self) -> int | None: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def level(self) -> int | None: ...
+    @property
+    def round(self) -> int: ...
+    @property
+    def reviewer_id(self) -> int: ...
+
+
+def review_state(proposed: int, decisions: Sequence[Recorded]) -> ReviewState:
     """Replay a proposal's decisions (in sequence order) through the rounds."""
     status, rnd, on_table, version = "round-1", 1, proposed, 0
     levels: dict[int, int] = {}
@@ -119,8 +137,65 @@ def _item_key(p: Proposal) -> tuple[str, str, str]:
     return p.edition, p.city, p.indicator
 
 
-def _preferred(p: Proposal) -> tuple[int, int]:
+def _preferred(p: Proposal | ItemRow) -> tuple[int, int]:
     return (p.method == "llm", p.id)
+
+
+@dataclass(frozen=True)
+class CitedChunk:
+    chunk_id: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """A proposal under review as the queue reads it: plain columns, no ORM objects, since an edition has
+    thousands of items and building an ORM object costs far more than reading its row."""
+
+    id: int
+    edition: str
+    city: str
+    indicator: str
+    level: int
+    method: str
+    confidence: float
+    flags: tuple[str, ...]
+    stale: bool
+    evidence_chunks: list
+    evidence_snapshots: list
+    citations: tuple[CitedChunk, ...]
+
+
+def current_rows(session: Session, edition: str | None = None, city: str | None = None,
+                 indicator: str | None = None) -> dict[tuple[str, str, str], ItemRow]:
+    """`current_proposals` as plain rows, optionally for one city or indicator."""
+    columns = (Proposal.id, Proposal.edition, Proposal.city, Proposal.indicator, Proposal.method)
+    query = select(*columns)
+    for column, value in ((Proposal.edition, edition), (Proposal.city, city), (Proposal.indicator, indicator)):
+        if value:
+            query = query.where(column == value)
+    chosen: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for r in session.execute(query):
+        key, rank = (r.edition, r.city, r.indicator), (r.method == "llm", r.id)
+        if key not in chosen or rank > chosen[key]:
+            chosen[key] = rank
+    return {(r.edition, r.city, r.indicator): r for r in _item_rows(session, [rank[1] for rank in chosen.values()])}
+
+
+def _item_rows(session: Session, ids: list[int]) -> list[ItemRow]:
+    cited: dict[int, list[CitedChunk]] = {}
+    rows: list = []
+    for part in batches(ids):
+        for c in session.execute(select(Citation.proposal_id, Citation.chunk_id, Citation.verified)
+                                 .where(Citation.proposal_id.in_(part)).order_by(Citation.id)):
+            cited.setdefault(c.proposal_id, []).append(CitedChunk(c.chunk_id, bool(c.verified)))
+        rows += session.execute(select(Proposal.id, Proposal.edition, Proposal.city, Proposal.indicator, Proposal.level,
+                                       Proposal.method, Proposal.confidence, Proposal.flags, Proposal.stale,
+                                       Proposal.evidence_chunks, Proposal.evidence_snapshots)
+                                .where(Proposal.id.in_(part))).all()
+    return [ItemRow(r.id, r.edition, r.city, r.indicator, r.level, r.method, r.confidence or 0.0, tuple(r.flags or ()),
+                    bool(r.stale), r.evidence_chunks or [], r.evidence_snapshots or [], tuple(cited.get(r.id, ())))
+            for r in rows]
 
 
 def current_proposals(session: Session, edition: str | None = None) -> dict[tuple[str, str, str], Proposal]:
@@ -153,8 +228,14 @@ def decisions_of(session: Session, proposal_ids: list[int]) -> dict[int, list[De
     return out
 
 
-def states(session: Session, proposals: list[Proposal]) -> dict[int, ReviewState]:
-    decided = decisions_of(session, [p.id for p in proposals])
+def states(session: Session, proposals: Sequence[Proposal | ItemRow]) -> dict[int, ReviewState]:
+    """Each proposal's review state, from its decisions read as plain rows (only what the rounds replay)."""
+    decided: dict[int, list] = {p.id: [] for p in proposals}
+    for part in batches(decided):
+        for d in session.execute(select(Decision.proposal_id, Decision.id, Decision.sequence, Decision.action,
+                                        Decision.level, Decision.round, Decision.reviewer_id)
+                                 .where(Decision.proposal_id.in_(part))):
+            decided[d.proposal_id].append(d)
     return {p.id: review_state(p.level, decided[p.id]) for p in proposals}
 
 
@@ -175,7 +256,7 @@ def decide(session: Session, proposal_id: int, reviewer: Reviewer, action: str, 
     the decision before it (`verify_chain`), one decision at a time."""
     head = _chain_head(session)
     proposal = routed_proposal(session, proposal_id, reviewer)
-    current = current_proposals(session, proposal.edition).get(_item_key(proposal))
+    current = current_rows(session, *_item_key(proposal)).get(_item_key(proposal))
     if current is not None and current.id != proposal.id:
         raise Refused(f"item #{proposal.id} is superseded by proposal #{current.id}; decide on that one")
     state = review_state(proposal.level, decisions_of(session, [proposal.id])[proposal.id])

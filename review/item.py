@@ -105,7 +105,7 @@ def load_item(session: Session, proposal_id: int, reviewer: Reviewer, lang: str 
                       r.level == state.on_table + 1, r.text.get(local) if local else None) for r in indicator.rungs]
     return ItemView(
         proposal=proposal,
-        city_name=(city.name.zh if lang == "zh" else city.name.en) if city else proposal.city,
+        city_name=city_name(city, lang) if city else proposal.city,
         edition_title=framework.title.get(lang),
         indicator_name=indicator.name.get(lang),
         draft_ladder=indicator.draft,
@@ -121,6 +121,13 @@ def load_item(session: Session, proposal_id: int, reviewer: Reviewer, lang: str 
         other=second_opinion(session, proposal),
         history=history(session, decisions),
     )
+
+
+def city_name(city, lang: str) -> str:
+    """The city's name in the interface's language: English or Chinese, its own name where it speaks `lang`."""
+    if lang == "zh":
+        return city.name.zh
+    return city.name.local if lang != "en" and lang in city.languages else city.name.en
 
 
 def passages(session: Session, proposal: Proposal) -> list[QuotedPassage]:

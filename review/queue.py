@@ -13,32 +13,45 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import select
+import pycountry
 from sqlalchemy.orm import Session
 
 from evidence.errors import DataError
-from evidence.record import Proposal, Reviewer, Snapshot
-from frameworks import load_framework
+from evidence.record import Reviewer
+from frameworks import edition_ids, load_framework
 from frameworks.weights import example_weights_path, load_weights
-from review.assignments import evidence_snapshots, is_author, item_languages, open_assignments, routed
-from review.decisions import STATUSES, ReviewState, current_proposals, states
+from review import standing
+from review.assignments import is_author, open_assignments, routed
+from review.decisions import STATUSES, ReviewState
+from sources import load_registry
 
 LOW_CONFIDENCE = 0.5
 HIGH_WEIGHT = 0.75  # share of the edition's heaviest indicator weight
 
 
+SORTS = ("priority", "city", "indicator", "confidence", "-confidence", "id")
+
+
 @dataclass(frozen=True)
 class QueueFilter:
+    """Which routed items to list, and in which order. Values are ids (see `review.facets.resolve` for names)."""
+
     edition: str | None = None
     city: str | None = None
     indicator: str | None = None
     language: str | None = None
     status: str = "open"       # open (anything not confirmed) | all | round-1 | round-2 | round-3 | confirmed
     actionable: bool = True    # only what this reviewer can decide now
+    min_confidence: float | None = None
+    sort: str = "priority"
 
     def __post_init__(self):
         if self.status not in ("open", "all", *STATUSES):
             raise DataError("queue", "status", f"{self.status!r} is not one of open, all, {', '.join(STATUSES)}")
+        if self.sort not in SORTS:
+            raise DataError("queue", "sort", f"{self.sort!r} is not one of {', '.join(SORTS)}")
+        if self.min_confidence is not None and not 0 <= self.min_confidence <= 1:
+            raise DataError("queue", "min_confidence", f"{self.min_confidence} is not between 0 and 1")
 
     def keeps(self, item: QueueItem) -> bool:
         status_ok = (self.status == "all" or (self.status == "open" and not item.state.closed)
@@ -46,7 +59,37 @@ class QueueFilter:
         return (status_ok and (not self.city or item.city == self.city)
                 and (not self.indicator or item.indicator == self.indicator)
                 and (not self.language or self.language in item.languages)
+                and (self.min_confidence is None or item.confidence >= self.min_confidence)
                 and (item.actionable or not self.actionable))
+
+
+def resolve_filter(edition: str = "", city: str = "", indicator: str = "", language: str = "",
+                   **rest) -> QueueFilter:
+    """A filter from what a person typed or picked: ids or names (en, zh, local), in any case. A value
+    that names nothing is an error naming the field and what is known, never a silently empty queue."""
+    editions = {e.casefold(): e for e in edition_ids()}
+    chosen_edition = _named("edition", edition, editions)
+    frameworks = [load_framework(chosen_edition)] if chosen_edition else [load_framework(e) for e in edition_ids()]
+    cities = load_registry().in_edition(chosen_edition) if chosen_edition else list(load_registry().cities)
+    city_names = {n.casefold(): c.id for c in cities for n in (c.id, c.name.en, c.name.zh, c.name.local)}
+    indicator_names = {n.casefold(): i.id for f in frameworks for i in f.indicators
+                       for n in (i.id, i.name.en, i.name.zh, *i.name.other.values())}
+    code = language.strip().lower()
+    if code and pycountry.languages.get(alpha_2=code) is None:
+        raise DataError("queue", "language", f"{language!r} is not an ISO 639-1 language code (ar, en, fr, zh ...)")
+    return QueueFilter(chosen_edition, _named("city", city, city_names, chosen_edition),
+                       _named("indicator", indicator, indicator_names, chosen_edition), code or None, **rest)
+
+
+def _named(field: str, value: str, known: dict[str, str], edition: str | None = None) -> str | None:
+    wanted = value.strip().casefold()
+    if not wanted:
+        return None
+    if wanted not in known:
+        scope = f" of edition {edition}" if edition else ""
+        examples = ", ".join(sorted(set(known.values()))[:8])
+        raise DataError("queue", field, f"{value!r} is not a known {field}{scope} (for example: {examples})")
+    return known[wanted]
 
 
 @dataclass(frozen=True)
@@ -96,41 +139,54 @@ def _indicator_weights(edition: str, weights_path: Path | None, _stamp: int | No
 
 def build_queue(session: Session, reviewer: Reviewer, filters: QueueFilter = QueueFilter(),
                 weights_path: Path | None = None) -> list[QueueItem]:
-    """The items routed to `reviewer` that pass `filters`, in priority order."""
-    items = current_proposals(session, filters.edition)
-    proposals = [p for key, p in items.items()
-                 if (not filters.city or p.city == filters.city) and (not filters.indicator or p.indicator == filters.indicator)]
-    snapshots = evidence_snapshots(session, proposals)
-    languages = item_languages(session, proposals, snapshots)
+    """The items routed to `reviewer` that pass `filters`, in the filter's order (priority first by default)."""
+    items = [item for item in routed_items(session, reviewer, filters, weights_path) if filters.keeps(item)]
+    return sorted(items, key=_order(filters.sort, is_author(reviewer)))
+
+
+def routed_items(session: Session, reviewer: Reviewer, filters: QueueFilter = QueueFilter(),
+                 weights_path: Path | None = None) -> list[QueueItem]:
+    """Every item of the filter's edition, city and indicator routed to `reviewer`, unsorted, other filters not
+    applied (the facets count these)."""
+    facts, decided = standing.current(session)
     assignments = open_assignments(session, reviewer.id)
-    proposals = [p for p in proposals if routed(reviewer, p, languages[p.id], assignments)]
-    review = states(session, proposals)
-    changed = _evidence_changed(session, proposals, snapshots)
-    others = _other_method_levels(session, proposals)
-    out = []
-    for p in proposals:
-        weights = indicator_weights(p.edition, weights_path)
-        item = _item(p, reviewer, review[p.id], languages[p.id], others.get(p.id), changed[p.id],
-                     weights.get(p.indicator), max(weights.values(), default=0.0))
-        if filters.keeps(item):
-            out.append(item)
-    first_for_author = is_author(reviewer)
-    return sorted(out, key=lambda i: (not (first_for_author and i.status == "round-3"), -i.priority, i.id))
+    chosen = [f for f in facts.values()
+              if (not filters.edition or f.row.edition == filters.edition) and (not filters.city or f.row.city == filters.city)
+              and (not filters.indicator or f.row.indicator == filters.indicator)
+              and routed(reviewer, f.row, set(f.languages), assignments)]
+    weights = {edition: indicator_weights(edition, weights_path) for edition in {f.row.edition for f in chosen}}
+    heaviest = {edition: max(w.values(), default=0.0) for edition, w in weights.items()}
+    return [_item(f, reviewer, standing.state_of(decided, f), weights[f.row.edition].get(f.row.indicator),
+                  heaviest[f.row.edition]) for f in chosen]
 
 
-def _item(p: Proposal, reviewer: Reviewer, state: ReviewState, languages: set[str], other: int | None,
-          changed: bool, weight: float | None, heaviest: float) -> QueueItem:
+def _order(sort: str, author: bool):
+    """The sort key: an author's round-3 items lead the priority order; ties go to the oldest item."""
+    if sort == "priority":
+        return lambda i: (not (author and i.status == "round-3"), -i.priority, i.id)
+    if sort in ("confidence", "-confidence"):
+        sign = -1 if sort.startswith("-") else 1
+        return lambda i: (sign * i.confidence, i.id)
+    if sort == "id":
+        return lambda i: i.id
+    return lambda i: (getattr(i, sort), -i.priority, i.id)
+
+
+def _item(facts: standing.Facts, reviewer: Reviewer, state: ReviewState, weight: float | None,
+          heaviest: float) -> QueueItem:
+    p, other = facts.row, facts.other_level
     unverified = sum(not c.verified for c in p.citations)
-    disagree = (other is not None and other != p.level) or any("disagree" in f for f in p.flags or [])
+    disagree = (other is not None and other != p.level) or any("disagree" in f for f in p.flags)
     share = weight / heaviest if weight is not None and heaviest > 0 else 0.0
-    confidence = min(max(p.confidence or 0.0, 0.0), 1.0)
-    priority = 0.35 * (1 - confidence) + 0.25 * disagree + 0.2 * changed + 0.1 * share + 0.1 * (unverified > 0)
+    confidence = min(max(p.confidence, 0.0), 1.0)
+    priority = (0.35 * (1 - confidence) + 0.25 * disagree + 0.2 * facts.changed + 0.1 * share
+                + 0.1 * (unverified > 0))
     reasons = [name for name, on in (("low-confidence", confidence < LOW_CONFIDENCE), ("methods-disagree", disagree),
-                                     ("evidence-changed", changed), ("high-weight", share >= HIGH_WEIGHT),
+                                     ("evidence-changed", facts.changed), ("high-weight", share >= HIGH_WEIGHT),
                                      ("unverified-citation", unverified > 0)) if on]
-    return QueueItem(p.id, p.edition, p.city, p.indicator, p.level, p.method, confidence, tuple(p.flags or []), state,
-                     tuple(sorted(languages)), other, changed, weight, unverified, actionable(reviewer, state),
-                     round(priority, 4), tuple(reasons))
+    return QueueItem(p.id, p.edition, p.city, p.indicator, p.level, p.method, confidence, p.flags, state,
+                     tuple(sorted(facts.languages)), other, facts.changed, weight, unverified,
+                     actionable(reviewer, state), round(priority, 4), tuple(reasons))
 
 
 def actionable(reviewer: Reviewer, state: ReviewState) -> bool:
@@ -142,41 +198,39 @@ def actionable(reviewer: Reviewer, state: ReviewState) -> bool:
     return state.round < 3 or is_author(reviewer)
 
 
-def _evidence_changed(session: Session, proposals: list[Proposal], snapshots: dict[int, set[int]]) -> dict[int, bool]:
-    """A proposal's evidence changed when a document it rests on has a newer snapshot with other text."""
-    wanted = set().union(*snapshots.values()) if snapshots else set()
-    rows = session.execute(select(Snapshot.id, Snapshot.document_id, Snapshot.fetched_at, Snapshot.text_sha256)
-                           .where(Snapshot.id.in_(wanted))).all() if wanted else []
-    seen = {r.id: r for r in rows}
-    newest: dict[int, tuple] = {}
-    documents = {r.document_id for r in rows}
-    if documents:
-        for r in session.execute(select(Snapshot.document_id, Snapshot.fetched_at, Snapshot.text_sha256)
-                                 .where(Snapshot.document_id.in_(documents))):
-            if r.document_id not in newest or r.fetched_at > newest[r.document_id][0]:
-                newest[r.document_id] = (r.fetched_at, r.text_sha256)
-    out = {}
-    for p in proposals:
-        moved = any(newest[seen[s].document_id][0] > seen[s].fetched_at
-                    and newest[seen[s].document_id][1] != seen[s].text_sha256 for s in snapshots[p.id] if s in seen)
-        out[p.id] = bool(p.stale) or moved
-    return out
-
-
-def _other_method_levels(session: Session, proposals: list[Proposal]) -> dict[int, int]:
-    keys = {(p.edition, p.city, p.indicator): p for p in proposals}
-    editions = {p.edition for p in proposals}
-    newest: dict[tuple, tuple[int, int]] = {}
-    if editions:
-        for r in session.execute(select(Proposal.id, Proposal.edition, Proposal.city, Proposal.indicator,
-                                        Proposal.method, Proposal.level).where(Proposal.edition.in_(editions))):
-            key = (r.edition, r.city, r.indicator)
-            if key in keys and r.method != keys[key].method and (key not in newest or r.id > newest[key][0]):
-                newest[key] = (r.id, r.level)
-    return {keys[k].id: level for k, (_, level) in newest.items()}
-
-
 def next_item(session: Session, reviewer: Reviewer, after: int, filters: QueueFilter = QueueFilter(),
               weights_path: Path | None = None) -> int | None:
-    """The item to open after deciding `after`: the first other actionable item of the queue."""
+    """The item to open after deciding `after`: the first other item of the reviewer's (filtered) queue."""
     return next((i.id for i in build_queue(session, reviewer, filters, weights_path) if i.id != after), None)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]                       # this page's items
+    total: int                                   # items the filter keeps, on every page
+    page: int
+    pages: int
+    facets: dict[str, list[tuple[str, int]]]     # field -> (value, items) among the edition's routed items
+
+
+FACETS = ("city", "indicator", "language", "status")
+
+
+def queue_page(session: Session, reviewer: Reviewer, filters: QueueFilter, page: int, size: int,
+               weights_path: Path | None = None) -> QueuePage:
+    """One page of the queue, with the facets (counted over the edition's routed items) to narrow it."""
+    every = routed_items(session, reviewer, QueueFilter(edition=filters.edition), weights_path)
+    kept = sorted((i for i in every if filters.keeps(i)), key=_order(filters.sort, is_author(reviewer)))
+    pages = max(1, -(-len(kept) // size))
+    page = min(max(1, page), pages)
+    return QueuePage(kept[(page - 1) * size:page * size], len(kept), page, pages, _facets(every))
+
+
+def _facets(items: list[QueueItem]) -> dict[str, list[tuple[str, int]]]:
+    counts: dict[str, dict[str, int]] = {f: {} for f in FACETS}
+    for i in items:
+        for field, values in (("city", [i.city]), ("indicator", [i.indicator]), ("language", i.languages),
+                              ("status", [i.status])):
+            for v in values:
+                counts[field][v] = counts[field].get(v, 0) + 1
+    return {f: sorted(c.items()) for f, c in counts.items()}

@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from app.web import ranking, watch
 from evidence.settings import Settings
 from review.auth import SESSION_HOURS, session_secret
-from review.web import corpus, pages, reports
+from review.web import corpus, pages, queue, reports
 from review.web.base import ERROR_PAGES, HERE, SECURITY_HEADERS, Config, SignInRequired, error_page, invalid_request
 from review.web.i18n import catalogue
 from watch.report import NoSuchPass
@@ -36,7 +36,8 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie="evidence_session",
                        same_site="lax", https_only=settings.review.secure_cookie, max_age=SESSION_HOURS * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for router in (pages.router, reports.router, corpus.router, ranking.router, watch.router):
+    # the queue first: its `/items/next` must not be read as `/items/{proposal_id}`
+    for router in (queue.router, pages.router, reports.router, corpus.router, ranking.router, watch.router):
         app.include_router(router)
 
     @app.middleware("http")

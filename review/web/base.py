@@ -17,7 +17,7 @@ from evidence.settings import Settings
 from review.assignments import Forbidden
 from review.auth import SignInGuard
 from review.decisions import NoSuchItem
-from review.web.i18n import pick_language, translator
+from review.web.i18n import DIRECTION, HTML_LANG, NAMES, pick_language, translator
 
 HERE = Path(__file__).resolve().parent
 SECURITY_HEADERS = {
@@ -53,8 +53,10 @@ def render(request: Request, template: str, status_code: int = 200, /, **context
     lang = language(request)
     session = request.scope.get("session", {})
     flash = session.pop("flash", None) if "session" in request.scope else None
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     base = {"t": translator(lang), "lang": lang, "me": getattr(request.state, "me", None),
-            "csrf": session.get("csrf", ""), "flash": flash, "path": request.url.path}
+            "csrf": session.get("csrf", ""), "flash": flash, "path": request.url.path, "here": here,
+            "languages": NAMES, "direction": DIRECTION.get(lang, "ltr"), "html_lang": HTML_LANG.get(lang, lang)}
     return templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
 
 

@@ -7,14 +7,10 @@ is an error on the page, never a silently empty list.
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
-import json
 from datetime import date
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from collector.documents import list_documents
@@ -22,6 +18,7 @@ from evidence.database import session_scope
 from evidence.errors import DataError
 from evidence.record import Document, Snapshot
 from review.web.base import config, render
+from review.web.export import download, export_format
 from review.web.session import Me, signed_in
 
 router = APIRouter()
@@ -76,29 +73,14 @@ def documents(session, city: str, language: str, since: str, until: str, text: s
     return [r for r in rows if keep(r)], choices
 
 
-def export(rows: list[dict], fmt: str, name: str) -> Response:
-    if fmt == "json":
-        body = json.dumps([{c: r.get(c) for c in EXPORT_COLUMNS} for r in rows], default=str, ensure_ascii=False)
-        return Response(body, media_type="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for r in rows:
-        writer.writerow([" ".join(r[c]) if c == "urls" else r.get(c) for c in EXPORT_COLUMNS])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-
-
 @router.get("/documents")
 def documents_page(request: Request, me: Me = Depends(signed_in), city: str = "", language: str = "",
                    since: str = "", until: str = "", q: str = "", format: str = ""):
-    if format not in ("", "csv", "json"):
-        raise DataError("format", format, "csv or json")
+    export_format(format)
     with session_scope(config(request).settings.database) as session:
         rows, facets = documents(session, city, language, since, until, q)
     if format:
-        return export(rows, format, "documents")
+        return download(rows, EXPORT_COLUMNS, format, "documents")
     return render(request, "documents.html", rows=rows, facets=facets, city=city, language_filter=language,
                   since=since, until=until, q=q)
 

@@ -1,5 +1,6 @@
-"""The interface's message catalogue (messages.yaml: every key in English and Chinese) and the
-reviewer's language: the `lang` cookie set by the switch, else the browser's Accept-Language.
+"""The interface's message catalogue (messages.yaml: every key in English, Chinese and Arabic) and the
+reviewer's language: the `lang` cookie set by the switch, else the browser's first Accept-Language the
+interface has. Arabic pages are laid out right to left (`DIRECTION`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from evidence.datafile import read_yaml
 from evidence.errors import DataError
 
 CATALOGUE = Path(__file__).resolve().parent / "messages.yaml"
-LANGUAGES = ("en", "zh")
+LANGUAGES = ("en", "zh", "ar")
+NAMES = {"en": "English", "zh": "中文", "ar": "العربية"}  # each language in its own words, for the switch
+DIRECTION = {"ar": "rtl"}  # the rest read left to right
+HTML_LANG = {"zh": "zh-CN"}
 
 
 @cache
@@ -43,4 +47,8 @@ def translator(lang: str):
 def pick_language(cookie: str | None, accept_language: str | None) -> str:
     if cookie in LANGUAGES:
         return cookie
-    return "zh" if (accept_language or "").lower().startswith("zh") else "en"
+    for part in (accept_language or "").split(","):  # in the browser's order (q-values are written in order)
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "en"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from evidence.database import existing, lookup, session_scope
 from evidence.errors import DataError, DataErrors
-from evidence.record import Proposal, Reviewer
+from evidence.record import Reviewer
 from frameworks import edition_ids
 from review.assignments import Forbidden, close_assignment, open_assignment, open_assignments
 from review.attachments import Attached, kept_file, store_file, url_evidence
@@ -23,12 +23,13 @@ from review.auth import (
     end_sessions,
     open_sessions,
 )
-from review.decisions import ACTIONS, STATUSES, Conflict, Refused, audit_log, decide
+from review.decisions import ACTIONS, Conflict, Refused, audit_log, decide
 from review.item import load_item
-from review.queue import QueueFilter, build_queue, next_item
+from review.queue import next_item
 from review.translate import available, translate
 from review.web.base import config, language, render
 from review.web.i18n import LANGUAGES, translator
+from review.web.queue import filter_from, filter_query, item_link
 from review.web.session import Me, ensure_csrf, flash, require_csrf, signed_in, start, stop
 
 router = APIRouter()
@@ -132,26 +133,6 @@ def home():
     return RedirectResponse("/queue", status_code=303)
 
 
-# --- the queue ----------------------------------------------------------------------------------
-
-def editions_in_review(session) -> list[str]:
-    return sorted(session.scalars(select(Proposal.edition).distinct()))
-
-
-@router.get("/queue")
-def queue_page(request: Request, me: Me = Depends(signed_in), edition: str = "", city: str = "",
-               indicator: str = "", evidence_language: str = Query("", alias="language"), status: str = "open",
-               everything: bool = False):
-    filters = QueueFilter(edition or None, city or None, indicator or None, evidence_language or None, status,
-                          actionable=not everything)
-    with session_scope(config(request).settings.database) as session:
-        reviewer = existing(session, Reviewer, me.id)
-        items = build_queue(session, reviewer, filters, config(request).weights_path)
-        editions = editions_in_review(session)
-    return render(request, "queue.html", items=items, filters=filters, editions=editions,
-                  statuses=("open", "all", *STATUSES))
-
-
 # --- one item -----------------------------------------------------------------------------------
 
 @dataclass
@@ -172,11 +153,11 @@ def item_page(request: Request, me: Me, proposal_id: int, status_code: int = 200
     with session_scope(settings.database) as session:
         reviewer = existing(session, Reviewer, me.id)
         view = load_item(session, proposal_id, reviewer, lang)
-        following = next_item(session, reviewer, proposal_id, weights_path=config(request).weights_path)
     translations = {p.citation_id: translate(settings, p.quote, lang) for p in view.passages
                     if available(settings) and p.language != lang}
     newer = [h for h in view.history if conflict and (h.sequence or 0) > conflict.seen]
-    return render(request, "item.html", status_code, item=view, p=view.proposal, following=following,
+    query = filter_query(filter_from(request.query_params))
+    return render(request, "item.html", status_code, item=view, p=view.proposal, query=query,
                   translations=translations, error=error, conflict=conflict, newer=newer,
                   entered=entered or Entered(level=str(view.state.on_table)))
 
@@ -211,9 +192,10 @@ def decide_item(request: Request, proposal_id: int, me: Me = Depends(signed_in),
     t = translator(language(request))
     flash(request, t("decided", item=proposal_id, round=summary[0], action=t(f"action_{summary[1]}"),
                      level="" if summary[2] is None else summary[2]))
+    filters = filter_from(request.query_params)
     with session_scope(settings.database) as session:
-        following = next_item(session, existing(session, Reviewer, me.id), proposal_id, weights_path=config(request).weights_path)
-    return RedirectResponse(f"/items/{following}" if following else "/queue", status_code=303)
+        following = next_item(session, existing(session, Reviewer, me.id), proposal_id, filters, config(request).weights_path)
+    return RedirectResponse(item_link(following, filters), status_code=303)
 
 
 def _level(level: str, action: str) -> int | None:

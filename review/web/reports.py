@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
 
 from evidence.database import session_scope
-from evidence.errors import DataError, EvidenceError
+from evidence.errors import EvidenceError
 from frameworks import edition_ids
 from review.agreement import progress
 from review.web.base import config, render
 from review.web.corpus import chosen_facet, date_field, facets
-from review.web.pages import editions_in_review
+from review.web.export import download, export_format
+from review.web.queue import editions_in_review
 from review.web.session import Me, signed_in
 from vectorstore.search import Filters, Hit, search
 
@@ -39,8 +35,7 @@ SEARCH_EXPORT = ("document_id", "snapshot_id", "chunk_id", "city", "language", "
 def search_page(request: Request, me: Me = Depends(signed_in), q: str = "", city: str = "", edition: str = "",
                 evidence_language: str = Query("", alias="language"), since: str = "", until: str = "",
                 page: int = 1, format: str = ""):
-    if format not in ("", "csv", "json"):
-        raise DataError("format", format, "csv or json")
+    export_format(format)
     settings = config(request).settings
     with session_scope(settings.database) as session:
         choices = facets(session)
@@ -56,7 +51,7 @@ def search_page(request: Request, me: Me = Depends(signed_in), q: str = "", city
         except Exception as e:  # an index that was never built: say so rather than fail the page
             error = f"{type(e).__name__}: {e}"
     if format:
-        return _export(hits, format)
+        return download([{c: getattr(h, c) for c in SEARCH_EXPORT} for h in hits], SEARCH_EXPORT, format, "search")
     groups = by_document(hits)
     page = max(1, page)
     shown = groups[(page - 1) * DOCUMENTS_PER_PAGE:page * DOCUMENTS_PER_PAGE]
@@ -75,19 +70,6 @@ def by_document(hits: list[Hit]) -> list[tuple[Hit, list[Hit]]]:
         if not any(h.snapshot_id == hit.snapshot_id and h.start < hit.end and hit.start < h.end for h in group):
             group.append(hit)
     return [(group[0], group) for group in groups.values()]
-
-
-def _export(hits: list[Hit], fmt: str) -> Response:
-    rows = [{c: getattr(h, c) for c in SEARCH_EXPORT} for h in hits]
-    if fmt == "json":
-        return Response(json.dumps(rows, ensure_ascii=False), media_type="application/json",
-                        headers={"Content-Disposition": 'attachment; filename="search.json"'})
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=SEARCH_EXPORT)
-    writer.writeheader()
-    writer.writerows(rows)
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="search.csv"'})
 
 
 def _segments(text: str, highlights: list[tuple[int, int]]) -> list[tuple[str, bool]]:
