@@ -32,5 +32,7 @@ def decision_digest(previous: str, decision: dict, evidence: list[dict]) -> str:
                "sequence": decision["sequence"],
                "evidence": sorted(json.dumps([e.get(k) for k in ("kind", "url", "filename", "sha256", "size")])
                                   for e in evidence)}
+    if decision.get("undoes") is not None:  # added with undo; absent from older decisions' digests
+        content["undoes"] = decision["undoes"]
     canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256((previous + canonical).encode("utf-8")).hexdigest()

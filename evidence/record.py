@@ -213,7 +213,21 @@ class Decision(Base):
     sequence: Mapped[int | None]
     # SHA-256 over the previous decision's digest and this one's content (evidence.chain): an edit by hand shows
     digest: Mapped[str | None] = mapped_column(String(64))
+    # an `undo` decision names the verdict it takes back (the item's last one); the rounds replay without both
+    undoes: Mapped[int | None] = mapped_column(ForeignKey("decisions.id", name="fk_decisions_undoes"))
     __table_args__ = (UniqueConstraint("proposal_id", "sequence", name="uq_decisions_proposal_id_sequence"),)
+
+
+class DecisionDraft(Base):
+    """A decision typed in a browser whose session had ended: kept (the cookie carries the random token, this
+    row its SHA-256) and finished when the same reviewer signs in again."""
+
+    __tablename__ = "decision_drafts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"))
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    fields: Mapped[dict]  # action, level, reason, url, version as typed
+    created_at: Mapped[datetime] = mapped_column(default=now)
 
 
 class Assignment(Base):

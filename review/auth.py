@@ -170,14 +170,15 @@ def reviewer_named(session: Session, name: str) -> Reviewer:
 
 # --- sessions ---------------------------------------------------------------------------------------
 
-def _token_digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What the record keeps of a cookie's random token (session, draft): its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def open_session(session: Session, reviewer: Reviewer, address: str | None = None) -> str:
     """A new sign-in session for `reviewer`; returns the token for the cookie (the record keeps its hash)."""
     token = secrets.token_urlsafe(32)
-    session.add(ReviewSession(id=_token_digest(token), reviewer_id=reviewer.id, address=(address or "")[:64] or None,
+    session.add(ReviewSession(id=token_digest(token), reviewer_id=reviewer.id, address=(address or "")[:64] or None,
                               expires_at=now() + timedelta(hours=SESSION_HOURS)))
     session.flush()
     return token
@@ -187,7 +188,7 @@ def session_reviewer(session: Session, token: str | None) -> Reviewer | None:
     """The reviewer a cookie's token signs in: none when the session ended, expired or the account is disabled."""
     if not token or not isinstance(token, str):
         return None
-    row = session.scalar(select(ReviewSession).where(ReviewSession.id == _token_digest(token),
+    row = session.scalar(select(ReviewSession).where(ReviewSession.id == token_digest(token),
                                                      ReviewSession.ended_at.is_(None), ReviewSession.expires_at > now()))
     if row is None:
         return None
@@ -195,9 +196,17 @@ def session_reviewer(session: Session, token: str | None) -> Reviewer | None:
     return reviewer if reviewer is not None and reviewer.disabled_at is None else None
 
 
+def session_owner(session: Session, token: str | None) -> int | None:
+    """The reviewer a cookie's token was issued to, whether or not its session is still open (for keeping
+    what they typed when it had ended: review.web.drafts)."""
+    if not token or not isinstance(token, str):
+        return None
+    return session.scalar(select(ReviewSession.reviewer_id).where(ReviewSession.id == token_digest(token)))
+
+
 def end_session(session: Session, token: str | None, why: str = "signed-out") -> None:
     if token and isinstance(token, str):
-        session.execute(update(ReviewSession).where(ReviewSession.id == _token_digest(token),
+        session.execute(update(ReviewSession).where(ReviewSession.id == token_digest(token),
                                                     ReviewSession.ended_at.is_(None)).values(ended_at=now(), ended_why=why))
 
 

@@ -45,7 +45,7 @@ from review.assignments import Forbidden, is_author, require_routed
 from review.attachments import Attached, record
 
 VERDICTS = ("accept", "change", "reject")
-ACTIONS = (*VERDICTS, "attach")
+ACTIONS = (*VERDICTS, "attach")  # what a reviewer decides; `undo` (see `undo`) takes the last verdict back
 STATUSES = ("round-1", "round-2", "round-3", "confirmed")
 
 
@@ -101,6 +101,8 @@ class Recorded(Protocol):
     def round(self) -> int: ...
     @property
     def reviewer_id(self) -> int: ...
+    @property
+    def undoes(self) -> int | None: ...
 
 
 def review_state(proposed: int, decisions: Sequence[Recorded]) -> ReviewState:
@@ -109,9 +111,10 @@ def review_state(proposed: int, decisions: Sequence[Recorded]) -> ReviewState:
     levels: dict[int, int] = {}
     deciders: dict[int, int] = {}
     confirmed = closing = None
+    undone = {d.undoes for d in decisions if d.action == "undo"}
     for d in sorted(decisions, key=lambda d: (d.sequence or 0, d.id or 0)):
         version = max(version, d.sequence or 0)
-        if d.action not in VERDICTS:
+        if d.action not in VERDICTS or d.id in undone:
             continue
         level = verdict_level(d.action, d.level, on_table)
         levels[d.round], deciders[d.round] = level, d.reviewer_id
@@ -233,7 +236,7 @@ def states(session: Session, proposals: Sequence[Proposal | ItemRow]) -> dict[in
     decided: dict[int, list] = {p.id: [] for p in proposals}
     for part in batches(decided):
         for d in session.execute(select(Decision.proposal_id, Decision.id, Decision.sequence, Decision.action,
-                                        Decision.level, Decision.round, Decision.reviewer_id)
+                                        Decision.level, Decision.round, Decision.reviewer_id, Decision.undoes)
                                  .where(Decision.proposal_id.in_(part))):
             decided[d.proposal_id].append(d)
     return {p.id: review_state(p.level, decided[p.id]) for p in proposals}
@@ -266,11 +269,36 @@ def decide(session: Session, proposal_id: int, reviewer: Reviewer, action: str, 
     decided_level = _check(proposal, reviewer, action, level, reason, state, evidence)
     decision = Decision(proposal_id=proposal.id, reviewer_id=reviewer.id, round=state.round, action=action,
                         level=decided_level, reason=reason, sequence=state.version + 1)
+    return _append(session, head, decision, evidence)
+
+
+def undo(session: Session, proposal_id: int, reviewer: Reviewer, *, version: int, reason: str = "") -> Decision:
+    """Take back the item's last verdict: a new decision (audited, chained) that the rounds replay without it.
+    Only its maker or an author may, and only while nothing was decided on the item after it."""
+    head = _chain_head(session)
+    proposal = routed_proposal(session, proposal_id, reviewer)
+    decisions = decisions_of(session, [proposal.id])[proposal.id]
+    state = review_state(proposal.level, decisions)
+    if version != state.version:
+        raise Conflict(proposal.id, version, state.version)
+    last = next((d for d in reversed(decisions) if d.action != "attach"), None)
+    if last is None or last.action not in VERDICTS:
+        raise Refused(f"item #{proposal.id} has no verdict to undo (an undo is not undone: decide again instead)")
+    if last.reviewer_id != reviewer.id and not is_author(reviewer):
+        raise Refused(f"the last verdict on item #{proposal.id} is not yours; only its maker or an author can undo it")
+    reason = refuse_nul("decision", "reason", (reason or "").strip()) or f"undoes decision #{last.id}"
+    decision = Decision(proposal_id=proposal.id, reviewer_id=reviewer.id, round=last.round, action="undo",
+                        level=None, reason=reason, sequence=state.version + 1, undoes=last.id)
+    return _append(session, head, decision, ())
+
+
+def _append(session: Session, head: DecisionChain, decision: Decision, evidence: Sequence[Attached]) -> Decision:
+    """Add `decision` after the chain's head: its place in the item's history is unique (else Conflict)."""
     session.add(decision)
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict(proposal_id, state.version) from None  # another decision took this sequence first
+        raise Conflict(decision.proposal_id, (decision.sequence or 1) - 1) from None  # that sequence was taken first
     rows = record(session, decision, list(evidence)) if evidence else []
     decision.digest = decision_digest(head.digest, _chained(decision), [_chained(a) for a in rows])
     head.last_id, head.digest, head.length = decision.id, decision.digest, head.length + 1
@@ -313,6 +341,8 @@ def _check(proposal: Proposal, reviewer: Reviewer, action: str, level: int | Non
     if state.round == 3 and not is_author(reviewer):
         raise Forbidden(f"rounds 1 and 2 disagree on item #{proposal.id}; the author decides it")
     if action == "reject":
+        if state.on_table != 0 and not reason:
+            raise DataError("decision", "reason", f"rejecting level {state.on_table} needs a reason: what evidence is missing")
         return 0
     if action == "accept":
         return state.on_table

@@ -108,7 +108,7 @@ def _replay_new_decisions(session: Session, standing: _Standing) -> None:
 
 def _decision_rows():
     return select(Decision.proposal_id, Decision.id, Decision.sequence, Decision.action, Decision.level,
-                  Decision.round, Decision.reviewer_id).order_by(Decision.id)
+                  Decision.round, Decision.reviewer_id, Decision.undoes).order_by(Decision.id)
 
 
 def state_of(standing_states: dict[int, ReviewState], facts: Facts) -> ReviewState:

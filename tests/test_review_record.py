@@ -341,7 +341,7 @@ def test_scoring_reads_the_levels_the_review_confirmed(sqlite_url, lite):
     with session_scope(sqlite_url) as s:
         decide(s, lite.cairo_5g, as_(s, "amal"), "change", level=2, reason="5G everywhere")
         decide(s, lite.cairo_5g, as_(s, "basil"), "accept")
-        decide(s, lite.riyadh, as_(s, "amal"), "reject")
+        decide(s, lite.riyadh, as_(s, "amal"), "reject", reason="one command centre, not a system")
         decide(s, lite.riyadh, as_(s, "basil"), "reject")
     ours = confirmed_levels(sqlite_url, EDITION)
     assert ours == {("cairo", "wireless-network"): 2, ("riyadh", "emergency-system"): 0}

@@ -192,7 +192,8 @@ def test_attached_file_is_stored_and_survives_a_conflict(app, database_url):
     seen = basil.get(f"/items/{item}").text
     page = amal.get(f"/items/{item}").text
     assert amal.post(f"/items/{item}/decide", data={"csrf_token": token(page), "version": version(page),
-                                                     "action": "reject"}).status_code == 303
+                                                     "action": "reject", "reason": "no command centre at scale"}
+                     ).status_code == 303
     content = b"Riyadh municipality letter: the 911 centre links every district."
     lost = basil.post(f"/items/{item}/decide", data={"csrf_token": token(seen), "version": version(seen),
                                                      "action": "attach", "url": "https://example.org/letter"},

@@ -9,6 +9,7 @@ log, assignments (authors) from the review layer; the ranking (scoring) and the 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +22,7 @@ from evidence.settings import Settings
 from review.auth import SESSION_HOURS, session_secret
 from review.web import corpus, pages, queue, reports
 from review.web.base import ERROR_PAGES, HERE, SECURITY_HEADERS, Config, SignInRequired, error_page, invalid_request
+from review.web.drafts import keep_draft
 from review.web.i18n import catalogue
 from watch.report import NoSuchPass
 
@@ -49,7 +51,14 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, _exc: SignInRequired):
-        return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+        """To the sign-in page, and back here after it; a decision posted meanwhile is kept, not lost."""
+        kept = await keep_draft(request, getattr(request.state, "ended_token", None))
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if kept is not None:
+            back = f"/items/{kept}"
+        elif request.method != "GET":
+            back = "/queue"  # a form's address answers only its POST
+        return RedirectResponse(f"/signin?next={quote(back, safe='')}", status_code=303)
 
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     for exc, status, title, message in APP_ERROR_PAGES:

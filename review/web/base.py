@@ -53,9 +53,10 @@ def render(request: Request, template: str, status_code: int = 200, /, **context
     lang = language(request)
     session = request.scope.get("session", {})
     flash = session.pop("flash", None) if "session" in request.scope else None
+    undo = session.pop("undo", None) if "session" in request.scope else None  # the last decision, to take back
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     base = {"t": translator(lang), "lang": lang, "me": getattr(request.state, "me", None),
-            "csrf": session.get("csrf", ""), "flash": flash, "path": request.url.path, "here": here,
+            "csrf": session.get("csrf", ""), "flash": flash, "undo": undo, "path": request.url.path, "here": here,
             "languages": NAMES, "direction": DIRECTION.get(lang, "ltr"), "html_lang": HTML_LANG.get(lang, lang)}
     return templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
 

@@ -23,11 +23,12 @@ from review.auth import (
     end_sessions,
     open_sessions,
 )
-from review.decisions import ACTIONS, Conflict, Refused, audit_log, decide
+from review.decisions import ACTIONS, Conflict, Refused, audit_log, decide, undo
 from review.item import load_item
 from review.queue import next_item
 from review.translate import available, translate
 from review.web.base import config, language, render
+from review.web.drafts import draft_for, drop_draft
 from review.web.i18n import LANGUAGES, translator
 from review.web.queue import filter_from, filter_query, item_link
 from review.web.session import Me, ensure_csrf, flash, require_csrf, signed_in, start, stop
@@ -44,7 +45,7 @@ def _safe_next(target: str | None) -> str:
 @router.get("/signin")
 def signin_page(request: Request, next: str = "/queue"):
     ensure_csrf(request)
-    return render(request, "signin.html", next=_safe_next(next))
+    return render(request, "signin.html", next=_safe_next(next), draft_kept=bool(request.session.get("draft")))
 
 
 @router.post("/signin")
@@ -55,8 +56,13 @@ def signin(request: Request, name: str = Form(""), password: str = Form(""), csr
     t = translator(language(request))
     try:
         guard.check(name, address)  # past the limit nothing is hashed, the right password included
+        draft = request.session.get("draft")
         with guard.hashing(), session_scope(config(request).settings.database) as session:
-            start(request, session, authenticate(session, name, password))
+            reviewer = authenticate(session, name, password)
+            start(request, session, reviewer)
+            me = Me(reviewer.id, reviewer.name, reviewer.role, tuple(reviewer.languages or ()))
+        if draft:
+            request.session["draft"] = draft  # a fresh session, but what was typed before it is still owed
     except SignInFailed:
         guard.failed(name, address)
         return render(request, "signin.html", 401, next=_safe_next(next), name=name, error=t("signin_failed"))
@@ -64,7 +70,7 @@ def signin(request: Request, name: str = Form(""), password: str = Form(""), csr
         return _wait(render(request, "signin.html", 429 if isinstance(e, SignInThrottled) else 503,
                             next=_safe_next(next), name=name, error=_wait_message(t, e)), e)
     guard.succeeded(name)
-    return RedirectResponse(_safe_next(next), status_code=303)
+    return RedirectResponse(finish_draft(request, me) or _safe_next(next), status_code=303)
 
 
 def _address(request: Request) -> str | None:
@@ -157,8 +163,12 @@ def item_page(request: Request, me: Me, proposal_id: int, status_code: int = 200
                     if available(settings) and p.language != lang}
     newer = [h for h in view.history if conflict and (h.sequence or 0) > conflict.seen]
     query = filter_query(filter_from(request.query_params))
+    draft = draft_for(request, me.id, proposal_id) if entered is None else None
+    if draft is not None:
+        fields = draft.fields
+        entered = Entered(fields.get("action", ""), fields.get("level", ""), fields.get("reason", ""), fields.get("url", ""))
     return render(request, "item.html", status_code, item=view, p=view.proposal, query=query,
-                  translations=translations, error=error, conflict=conflict, newer=newer,
+                  translations=translations, error=error, conflict=conflict, newer=newer, draft=draft,
                   entered=entered or Entered(level=str(view.state.on_table)))
 
 
@@ -182,20 +192,69 @@ def decide_item(request: Request, proposal_id: int, me: Me = Depends(signed_in),
             reviewer = existing(session, Reviewer, me.id)
             decision = decide(session, proposal_id, reviewer, action, level=_level(level, action), reason=reason,
                               version=version, evidence=evidence)
-            summary = (decision.round, decision.action, decision.level)
+            summary = (decision.round, decision.action, decision.level, decision.sequence)
     except Conflict as c:
         return item_page(request, me, proposal_id, 409, conflict=c, entered=entered)
     except (Refused, Forbidden) as e:
         return item_page(request, me, proposal_id, 403, error=str(e), entered=entered)
     except (DataError, DataErrors) as e:
         return item_page(request, me, proposal_id, 400, error=str(e), entered=entered)
+    drop_draft(request)
+    return RedirectResponse(_decided(request, me, proposal_id, summary), status_code=303)
+
+
+def _decided(request: Request, me: Me, proposal_id: int, summary: tuple, note: str = "") -> str:
+    """Say what was recorded (with an undo), and where to go: the next item of the reviewer's filter."""
+    decision_round, action, level, sequence = summary
     t = translator(language(request))
-    flash(request, t("decided", item=proposal_id, round=summary[0], action=t(f"action_{summary[1]}"),
-                     level="" if summary[2] is None else summary[2]))
+    flash(request, note + t("decided", item=proposal_id, round=decision_round, action=t(f"action_{action}"),
+                            level="" if level is None else level))
+    if action != "attach":
+        request.session["undo"] = {"item": proposal_id, "version": sequence}
     filters = filter_from(request.query_params)
-    with session_scope(settings.database) as session:
+    with session_scope(config(request).settings.database) as session:
         following = next_item(session, existing(session, Reviewer, me.id), proposal_id, filters, config(request).weights_path)
-    return RedirectResponse(item_link(following, filters), status_code=303)
+    return item_link(following, filters)
+
+
+def finish_draft(request: Request, me: Me) -> str | None:
+    """After sign-in: record the decision kept when the session had ended (review.web.drafts); where to go."""
+    draft = draft_for(request, me.id)
+    if draft is None:
+        request.session.pop("draft", None)
+        return None
+    fields, t = draft.fields, translator(language(request))
+    if fields.get("action") == "attach" or fields.get("file_dropped"):
+        flash(request, t("draft_file_again"))
+        return f"/items/{draft.proposal_id}"  # a file never reached the server: the form shows the rest
+    try:
+        with session_scope(config(request).settings.database) as session:
+            decision = decide(session, draft.proposal_id, existing(session, Reviewer, me.id), fields.get("action", ""),
+                              level=_level(fields.get("level", ""), fields.get("action", "")),
+                              reason=fields.get("reason", ""), version=int(fields.get("version") or -1))
+            summary = (decision.round, decision.action, decision.level, decision.sequence)
+    except (Conflict, Refused, Forbidden, DataError, DataErrors) as e:
+        flash(request, t("draft_not_recorded", error=str(e)))
+        return f"/items/{draft.proposal_id}"  # the item page puts the typed entries back
+    drop_draft(request)
+    return _decided(request, me, draft.proposal_id, summary, note=t("draft_recorded") + " ")
+
+
+@router.post("/items/{proposal_id}/undo")
+def undo_item(request: Request, proposal_id: int, me: Me = Depends(signed_in), csrf_token: str = Form(""),
+              version: int = Form(...)):
+    """Take back this reviewer's last verdict on the item (a new, audited decision) and show the item again."""
+    require_csrf(request, csrf_token)
+    request.session.pop("undo", None)
+    try:
+        with session_scope(config(request).settings.database) as session:
+            undo(session, proposal_id, existing(session, Reviewer, me.id), version=version)
+    except Conflict as c:
+        return item_page(request, me, proposal_id, 409, conflict=c)
+    except (Refused, Forbidden) as e:
+        return item_page(request, me, proposal_id, 403, error=str(e))
+    flash(request, translator(language(request))("undone", item=proposal_id))
+    return RedirectResponse(f"/items/{proposal_id}", status_code=303)
 
 
 def _level(level: str, action: str) -> int | None:

@@ -33,7 +33,7 @@ def signed_in(request: Request) -> Me:
     with session_scope(config(request).settings.database) as session:
         reviewer = session_reviewer(session, token)
         if reviewer is None:
-            request.session.clear()
+            request.state.ended_token = request.session.pop("sid", None)  # whose it was: review.web.drafts
             raise SignInRequired()
         me = Me(reviewer.id, reviewer.name, reviewer.role, tuple(reviewer.languages or ()))
     request.state.me = me

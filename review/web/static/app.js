@@ -22,6 +22,18 @@
   if (page === "queue" && rows.length) select(0);
   rows.forEach((row, n) => row.addEventListener("click", (e) => { if (e.target.tagName !== "A") { select(n); location.href = row.dataset.href; } }));
 
+  // r (reject) and c (change) need a reason: the key opens the reason box; Ctrl+Enter in it submits that action
+  let pending = null;
+  const reason = document.getElementById("reason");
+  reason?.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && pending) { e.preventDefault(); click(pending); }
+  });
+  const reasoned = (action) => {
+    if (reason && reason.value.trim()) { click(action); return; }
+    pending = action;
+    if (reason) { reason.focus(); reason.dataset.then = action; }
+  };
+
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "Escape") { document.activeElement?.blur(); help.hidden = true; return; }
@@ -34,8 +46,9 @@
     else if (page === "queue" && key === "k") { select(selected - 1); }
     else if (page === "queue" && (key === "Enter" || key === "o") && selected >= 0) { location.href = rows[selected].dataset.href; }
     else if (page === "item" && key === "a") { click("accept"); }
-    else if (page === "item" && key === "r") { click("reject"); }
-    else if (page === "item" && key === "c") { focus("level"); }
+    else if (page === "item" && key === "r") { reasoned("reject"); }
+    else if (page === "item" && key === "c") { pending = "change"; focus("level"); }
+    else if (key === "u") { click("undo"); }
     else if (page === "item" && /^[0-9]$/.test(key)) {
       const level = document.getElementById("level");
       if (level && Array.from(level.options).some((o) => o.value === key)) { level.value = key; focus("reason"); }
