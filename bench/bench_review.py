@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -237,7 +236,7 @@ def run_at(revision: str, backend: str, proposals: int, decisions: int) -> dict:
 
 def ms(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return 1000 * ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return 1000 * ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def row(label: str, values: list[float], baseline: list[float] | None) -> str:

@@ -24,7 +24,7 @@ from sources import load_registry
 
 @dataclass(frozen=True)
 class RankRow:
-    rank: int
+    rank: int | None  # None: nothing of the city is confirmed yet, so it has no place in the ranking
     city: str
     name: str
     total: str
@@ -67,10 +67,18 @@ def ranking_view(session: Session, edition_id: str, lang: str = "en", weights_pa
     gaps_per_city: dict[str, int] = {}
     for gap in table.gaps:
         gaps_per_city[gap.city] = gaps_per_city.get(gap.city, 0) + 1
-    rows = tuple(RankRow(int(ranking.ranks[n]), table.cities[n].id, name_in(table.cities[n], lang),
-                         shown(table.totals[n]), tuple(shown(v) for v in table.area_scores[n]),
-                         tiers.get(int(ranking.tiers[n]), str(ranking.tiers[n])), gaps_per_city.get(table.cities[n].id, 0))
-                 for n in by_rank(table, ranking.ranks, lang))
+    everything = len(edition.indicators)
+
+    def row(n: int) -> RankRow:
+        city = table.cities[n]
+        gaps = gaps_per_city.get(city.id, 0)
+        placed = gaps < everything  # a city with no confirmed level is not ranked 0-and-tied, nor tiered
+        return RankRow(int(ranking.ranks[n]) if placed else None, city.id, name_in(city, lang), shown(table.totals[n]),
+                       tuple(shown(v) for v in table.area_scores[n]),
+                       tiers.get(int(ranking.tiers[n]), str(ranking.tiers[n])) if placed else "—", gaps)
+
+    order = by_rank(table, ranking.ranks, lang)
+    rows = tuple(row(n) for n in sorted(order, key=lambda n: gaps_per_city.get(table.cities[n].id, 0) >= everything))
     return RankingView(edition.id, edition.title.get(lang), tuple(a.name.get(lang) for a in edition.areas), rows,
                        open_items(session, edition_id), len(table.gaps),
                        len(table.cities) * len(edition.indicators) - len(table.gaps), table.weights.example,

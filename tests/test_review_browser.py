@@ -155,3 +155,92 @@ def test_enter_in_the_address_field_attaches_it_and_never_accepts(served, page):
     page.goto(f"{url}/items/{seeded.cairo_5g}")
     expect(page.locator("#status")).to_have_text("round 1: first review")  # nothing was decided
     expect(page.locator("body")).to_contain_text("https://www.cairo.gov.eg/5g-decree.pdf")  # kept
+
+
+# --- at edition scale: Arabic, undo, an ended session, bulk accept, export, a phone's width ------------
+
+def test_an_arabic_reviewer_reviews_an_arabic_item_right_to_left_and_round_2_sees_round_1(served, page):
+    url, seeded = served
+    sign_in(page, url, "amal")
+    page.click("#lang-ar")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("html")).to_have_attribute("lang", "ar")
+    page.goto(f"{url}/items/{seeded.cairo_5g}")
+    expect(page.locator(".rung[data-level='2']")).to_contain_text("شبكة 5G / 5G-A في الاستخدام التجاري على نطاق واسع")
+    expect(page.locator("h1")).to_contain_text("الشبكة اللاسلكية")
+    page.select_option("#level", "2")
+    page.fill("#reason", "تقرير ٢٠٢٤: اكتمال تغطية الجيل الخامس في جميع الأحياء")
+    page.click("#change")
+    expect(page.locator("#flash")).to_contain_text(f"#{seeded.cairo_5g}")
+    expect(page.locator("#flash")).to_contain_text("الجولة 1")
+    page.click("#sign-out")
+    sign_in(page, url, "basil")
+    page.goto(f"{url}/items/{seeded.cairo_5g}")
+    expect(page.locator("#earlier-rounds")).to_contain_text("amal")
+    expect(page.locator("#earlier-rounds")).to_contain_text("اكتمال تغطية الجيل الخامس")
+
+
+def test_undo_with_the_keyboard_puts_the_item_back(served, page):
+    url, seeded = served
+    sign_in(page, url, "amal")
+    page.goto(f"{url}/items/{seeded.cairo_fibre}")
+    page.keyboard.press("a")
+    expect(page.locator("#undo")).to_be_visible()
+    page.keyboard.press("u")
+    expect(page).to_have_url(f"{url}/items/{seeded.cairo_fibre}")
+    expect(page.locator("#status")).to_have_text("round 1: first review")
+    expect(page.locator(".history")).to_contain_text("undo")
+
+
+def test_a_reason_typed_as_the_session_ends_is_recorded_after_signing_in(served, page, tmp_path):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from evidence.database import session_scope
+    from evidence.record import ReviewSession, now
+
+    url, seeded = served
+    sign_in(page, url, "amal")
+    page.goto(f"{url}/items/{seeded.riyadh}")
+    page.fill("#reason", "a command centre alone is not a city-wide emergency system")
+    with session_scope(f"sqlite:///{tmp_path / 'evidence.db'}") as s:  # the served record: twelve hours pass
+        s.execute(update(ReviewSession).values(expires_at=now() - timedelta(minutes=1)))
+    page.click("#reject")
+    expect(page.locator("#draft-kept")).to_be_visible()
+    page.fill("#name", "amal")
+    page.fill("#password", PASSWORD)
+    page.click("#signin")
+    expect(page.locator("#flash")).to_contain_text(f"#{seeded.riyadh}: round 1, reject 0")
+    page.goto(f"{url}/items/{seeded.riyadh}")
+    expect(page.locator(".history")).to_contain_text("a command centre alone is not a city-wide emergency system")
+
+
+def test_the_author_bulk_accepts_a_filtered_set_and_downloads_the_queue(served, page):
+    url, seeded = served
+    sign_in(page, url, "lead")
+    page.select_option("#city", "cairo")
+    page.fill("#min_confidence", "0.8")
+    page.click("#queue-filters button[type=submit]")
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    assert download.value.suggested_filename == "queue.csv"
+    assert str(seeded.cairo_fibre) in Path(download.value.path()).read_text(encoding="utf-8")
+    page.click("#bulk-accept")
+    expect(page.locator("#bulk-count")).to_contain_text("1 items")
+    page.click("#bulk-confirm")
+    expect(page.locator("#flash")).to_contain_text("1 items accepted, 0 left")
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_queue_item_and_ranking_fit_a_phone_without_scrolling_sideways(served, page, lang):
+    url, seeded = served
+    page.set_viewport_size({"width": 375, "height": 740})
+    sign_in(page, url, "lead")
+    page.goto(f"{url}/lang/{lang}?next=/queue")
+    for path in ("/queue", f"/items/{seeded.cairo_5g}", "/ranking", "/documents"):
+        page.goto(f"{url}{path}")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 375, f"{path} in {lang} is {width} px wide"
+    page.goto(f"{url}/items/{seeded.cairo_5g}")
+    assert page.locator("#accept").bounding_box()["height"] >= 44

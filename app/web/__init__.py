@@ -58,7 +58,7 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
             back = f"/items/{kept}"
         elif request.method != "GET":
             back = "/queue"  # a form's address answers only its POST
-        return RedirectResponse(f"/signin?next={quote(back, safe='')}", status_code=303)
+        return RedirectResponse(f"/signin?next={quote(back, safe='/')}", status_code=303)
 
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     for exc, status, title, message in APP_ERROR_PAGES:

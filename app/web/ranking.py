@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from evidence.database import session_scope
 from review.web.base import config, language, render
+from review.web.export import download, export_format
 from review.web.reports import edition_choice
 from review.web.session import Me, signed_in
 from scoring.ranking import chart_svg, ranking_view
@@ -14,11 +17,17 @@ from scoring.ranking import chart_svg, ranking_view
 router = APIRouter()
 
 
+EXPORT_COLUMNS = ("rank", "city", "name", "total", "areas", "tier", "gaps")
+
+
 @router.get("/ranking")
-def ranking_page(request: Request, me: Me = Depends(signed_in), edition: str = ""):
+def ranking_page(request: Request, me: Me = Depends(signed_in), edition: str = "", format: str = ""):
+    export_format(format)
     with session_scope(config(request).settings.database) as session:
         chosen, editions = edition_choice(session, edition)
         view = ranking_view(session, chosen, language(request), config(request).weights_path)
+    if format:
+        return download([asdict(r) for r in view.rows], EXPORT_COLUMNS, format, f"ranking-{chosen}")
     return render(request, "ranking.html", view=view, editions=editions, chart=view.confirmed > 0)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from evidence.database import session_scope
-from evidence.errors import EvidenceError
+from evidence.errors import DataError, EvidenceError
 from frameworks import edition_ids
 from review.agreement import progress
 from review.web.base import config, render
@@ -21,8 +21,11 @@ router = APIRouter()
 def edition_choice(session, edition: str) -> tuple[str, list[str]]:
     """The edition a report page shows (the one asked for, else the first in review) and those to choose from."""
     known = edition_ids()
+    wanted = edition.strip().lower()
+    if wanted and wanted not in known:
+        raise DataError("edition", edition, f"no such edition; known: {', '.join(known)}")
     reviewed = [e for e in editions_in_review(session) if e in known]
-    return (edition if edition in known else (reviewed or known)[0]), (reviewed or known)
+    return (wanted or (reviewed or known)[0]), (reviewed or known)
 
 
 SEARCH_DEPTH = 100  # passages asked of the index per search, then grouped by document
