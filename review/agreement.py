@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evidence.record import Decision, Proposal, Reviewer
+from review.assignments import item_languages
 from review.decisions import STATUSES, VERDICTS, current_proposals, decisions_of, review_state
 
 Pairs = tuple[list, list]  # the levels of both sides, in step
@@ -36,6 +37,13 @@ class Progress:
     edition: str | None
     by_status: dict[str, int]
     agreements: list[Agreement]
+    # the same counts broken down: city, evidence language -> status -> items; reviewer -> round -> verdicts
+    by_city: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_language: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_reviewer: dict[str, dict[int, int]] = field(default_factory=dict)
+    # round 1 against round 2, per indicator and per evidence language
+    by_indicator_agreement: list[Agreement] = field(default_factory=list)
+    by_language_agreement: list[Agreement] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -67,8 +75,33 @@ def _defined(value: float) -> float | None:
 def progress(session: Session, edition: str | None = None) -> Progress:
     items = list(current_proposals(session, edition).values())
     decided = decisions_of(session, [p.id for p in items])
-    counts = Counter(review_state(p.level, decided[p.id]).status for p in items)
-    return Progress(edition, {s: counts.get(s, 0) for s in STATUSES}, agreements(session, edition))
+    languages = item_languages(session, items)
+    names = dict(session.execute(select(Reviewer.id, Reviewer.name)).all())
+    counts: Counter = Counter()
+    by_city: dict[str, Counter] = {}
+    by_language: dict[str, Counter] = {}
+    by_reviewer: dict[str, Counter] = {}
+    rounds_by: dict[str, dict[str, Pairs]] = {"indicator": {}, "language": {}}
+    for p in items:
+        state = review_state(p.level, decided[p.id])
+        counts[state.status] += 1
+        by_city.setdefault(p.city, Counter())[state.status] += 1
+        for lang in languages[p.id] or {"?"}:
+            by_language.setdefault(lang, Counter())[state.status] += 1
+            if 1 in state.levels and 2 in state.levels:
+                _add(rounds_by["language"].setdefault(lang, ([], [])), state.levels[1], state.levels[2])
+        if 1 in state.levels and 2 in state.levels:
+            _add(rounds_by["indicator"].setdefault(p.indicator, ([], [])), state.levels[1], state.levels[2])
+        for d in _verdicts(decided[p.id], (1, 2, 3)):
+            by_reviewer.setdefault(names.get(d.reviewer_id, "?"), Counter())[d.round] += 1
+    return Progress(edition, {s: counts.get(s, 0) for s in STATUSES}, agreements(session, edition),
+                    _table(by_city), _table(by_language), {k: dict(v) for k, v in sorted(by_reviewer.items())},
+                    [agreement("rounds", *pairs, reviewer=k) for k, pairs in sorted(rounds_by["indicator"].items())],
+                    [agreement("rounds", *pairs, reviewer=k) for k, pairs in sorted(rounds_by["language"].items())])
+
+
+def _table(counts: dict[str, Counter]) -> dict[str, dict[str, int]]:
+    return {k: {s: c.get(s, 0) for s in STATUSES} for k, c in sorted(counts.items())}
 
 
 def agreements(session: Session, edition: str | None = None) -> list[Agreement]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evidence.database import batches, lookup
-from evidence.errors import DataError, EvidenceError
+from evidence.errors import DataError, DataErrors, EvidenceError
 from evidence.record import Assignment, Chunk, Proposal, Reviewer, Snapshot, now
 from frameworks import load_framework
 from sources import load_registry
@@ -59,8 +59,12 @@ def open_assignment(session: Session, reviewer: Reviewer, edition: str, by: Revi
     if not is_author(by):
         raise Forbidden(f"only an author can open items to reviewers; {by.name} is a {by.role}")
     framework = load_framework(edition)
-    if city and city not in {c.id for c in load_registry().in_edition(edition)}:
+    cities = {c.id: c for c in load_registry().in_edition(edition)}
+    if city and city not in cities:
         raise DataError("assignment", "city", f"{city!r} is not a city of edition {edition}")
+    if city and not set(cities[city].languages) & set(reviewer.languages or []):
+        raise DataError("assignment", "city", f"{city} publishes in {', '.join(cities[city].languages)}; "
+                                              f"{reviewer.name} reads {', '.join(reviewer.languages or []) or 'no language'}")
     if indicator and indicator not in {i.id for i in framework.indicators}:
         raise DataError("assignment", "indicator", f"{indicator!r} is not an indicator of edition {edition}")
     same = [a for a in open_assignments(session, reviewer.id)
@@ -72,6 +76,25 @@ def open_assignment(session: Session, reviewer: Reviewer, edition: str, by: Revi
     session.add(assignment)
     session.flush()
     return assignment
+
+
+def open_assignments_for(session: Session, reviewer: Reviewer, edition: str, by: Reviewer, cities: list[str],
+                         indicators: list[str]) -> list[Assignment]:
+    """Open every listed city x indicator (none listed: all of them) to a reviewer; any refused pair (a city
+    outside the edition, one whose languages the reviewer does not read) refuses the whole list, each
+    refusal named."""
+    wanted_cities: list[str | None] = [*cities] or [None]
+    wanted_indicators: list[str | None] = [*indicators] or [None]
+    pairs = [(c, i) for c in wanted_cities for i in wanted_indicators]
+    opened, errors = [], []
+    for city, indicator in pairs:
+        try:  # every pair is checked before anything is added, so a refusal leaves nothing behind
+            opened.append(open_assignment(session, reviewer, edition, by, city, indicator))
+        except DataError as e:
+            errors.append(e)
+    if errors:  # the caller's transaction rolls back what the other pairs added
+        raise DataErrors(list({str(e): e for e in errors}.values()))
+    return opened
 
 
 def close_assignment(session: Session, assignment_id: int, by: Reviewer) -> Assignment:

@@ -181,3 +181,36 @@ def test_snapshots_added_after_the_queue_was_read_mark_the_evidence_changed(lite
         s.add(Snapshot(document_id=old.document_id, url=old.url, raw_sha256="f" * 64, text_sha256="e" * 64,
                        text=old.text + " Mise à jour.", language="fr", fetched_at=now()))
     assert "evidence changed" in lead.get("/queue", params={"city": "tunis"}).text.lower()
+
+
+def test_cities_and_indicators_are_opened_by_lists_and_unread_languages_refused(lite_app):  # noqa: F811
+    lead = signed_in(lite_app, "lead")
+    page = lead.get("/assignments").text
+    chen = lite_app.seeded.reviewers["chen"]  # reads Chinese only
+    refused = lead.post("/assignments", data={"csrf_token": token(page), "reviewer": chen, "edition": EDITION,
+                                              "city": "Cairo, Tunis", "indicator": "wired-network"})
+    assert refused.status_code == 400 and "cairo publishes in ar" in refused.text and "tunis publishes in fr" in refused.text
+    amal = lite_app.seeded.reviewers["amal"]
+    opened = lead.post("/assignments", data={"csrf_token": token(page), "reviewer": amal, "edition": EDITION,
+                                             "city": "cairo,riyadh", "indicator": "wired-network, emergency-system"},
+                       follow_redirects=True)
+    assert "4 assignment(s) open to amal" in opened.text
+    with session_scope(lite_app.settings.database) as s:
+        from review.assignments import open_assignments
+
+        mine = {(a.city, a.indicator) for a in open_assignments(s, amal)}
+        assert {("cairo", "wired-network"), ("riyadh", "emergency-system")} <= mine
+        assert open_assignments(s, chen) == [], "nothing of the refused list was kept"
+
+
+def test_progress_is_broken_down_by_city_language_and_reviewer(lite_app):  # noqa: F811
+    amal, lead = signed_in(lite_app, "amal"), signed_in(lite_app, "lead")
+    page = amal.get(f"/items/{lite_app.seeded.cairo_fibre}").text
+    amal.post(f"/items/{lite_app.seeded.cairo_fibre}/decide",
+              data={"csrf_token": token(page), "version": version(page), "action": "accept"})
+    progress = lead.get("/progress").text
+    cairo = re.search(r'<tr data-key="cairo">(.*?)</tr>', progress.split('id="by-city"')[1]).group(1)
+    assert re.findall(r"<td>(\d+)</td>", cairo) == ["1", "1", "0", "0"], "one in round 1, one in round 2"
+    assert 'data-key="fr"' in progress.split('id="by-language"')[1]
+    reviewer_row = re.search(r'<tr data-key="amal">(.*?)</tr>', progress.split('id="by-reviewer"')[1]).group(1)
+    assert re.findall(r"<td>(\d+)</td>", reviewer_row) == ["1", "0", "0"]

@@ -12,7 +12,7 @@ from evidence.database import existing, lookup, session_scope
 from evidence.errors import DataError, DataErrors
 from evidence.record import Reviewer
 from frameworks import edition_ids
-from review.assignments import Forbidden, close_assignment, open_assignment, open_assignments
+from review.assignments import Forbidden, close_assignment, open_assignments, open_assignments_for
 from review.attachments import Attached, kept_file, store_file, url_evidence
 from review.auth import (
     HashingBusy,
@@ -25,7 +25,7 @@ from review.auth import (
 )
 from review.decisions import ACTIONS, Conflict, Refused, audit_log, decide, undo
 from review.item import load_item
-from review.queue import next_item
+from review.queue import next_item, resolve_filter
 from review.translate import available, translate
 from review.web.base import config, language, render
 from review.web.drafts import draft_for, drop_draft
@@ -324,16 +324,24 @@ def revoke_sessions(request: Request, reviewer_id: int, me: Me = Depends(signed_
 
 @router.post("/assignments")
 def assign(request: Request, me: Me = Depends(signed_in), csrf_token: str = Form(""), reviewer: int = Form(...),
-           edition: str = Form(...), city: str = Form(""), indicator: str = Form("")):
+           edition: str = Form(...), city: list[str] = Form([]), indicator: list[str] = Form([])):
+    """Open lists of cities and indicators (picked, or typed as names separated by commas) to a reviewer."""
     require_csrf(request, csrf_token)
     _author(me, request)
+    cities = [resolve_filter(edition, city=name).city for name in _listed(city)]
+    indicators = [resolve_filter(edition, indicator=name).indicator for name in _listed(indicator)]
     with session_scope(config(request).settings.database) as session:
         whom = lookup(session, Reviewer, reviewer)
         if whom is None:
             raise DataError("assignment", "reviewer", f"no reviewer #{reviewer}")
-        open_assignment(session, whom, edition, existing(session, Reviewer, me.id), city.strip() or None,
-                        indicator.strip() or None)
+        opened = open_assignments_for(session, whom, edition, existing(session, Reviewer, me.id),
+                                      [c for c in cities if c], [i for i in indicators if i])
+    flash(request, translator(language(request))("assignments_opened", count=len(opened), name=whom.name))
     return RedirectResponse("/assignments", status_code=303)
+
+
+def _listed(values: list[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
 @router.post("/assignments/{assignment_id}/close")
