@@ -46,6 +46,28 @@ class QuotedPassage:
 
 
 @dataclass(frozen=True)
+class Considered:
+    """A passage the proposer read but did not cite: what a reviewer checks on a level-0 or uncited item."""
+
+    chunk_id: str
+    text: str
+    language: str | None
+    section: tuple[str, ...]
+    document_id: int | None
+    snapshot_id: int
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A document the proposal rests on that has a newer, different version since: the diff to read."""
+
+    document_id: int
+    old: int
+    new: int
+    title: str | None
+
+
+@dataclass(frozen=True)
 class RungView:
     level: int
     text: str
@@ -86,6 +108,9 @@ class ItemView:
     languages: list[str]
     other: Proposal | None
     history: list[HistoryLine] = field(default_factory=list)
+    considered: list[Considered] = field(default_factory=list)
+    changed: list[Changed] = field(default_factory=list)
+    search_query: str = ""  # the indicator's name in the city's language, for the pre-filled search
 
 
 def load_item(session: Session, proposal_id: int, reviewer: Reviewer, lang: str = "en") -> ItemView:
@@ -120,6 +145,9 @@ def load_item(session: Session, proposal_id: int, reviewer: Reviewer, lang: str 
         languages=sorted(item_languages(session, [proposal], evidence_snapshots(session, [proposal]))[proposal.id]),
         other=second_opinion(session, proposal),
         history=history(session, decisions),
+        considered=considered(session, proposal),
+        changed=changed_documents(session, evidence_snapshots(session, [proposal])[proposal.id]),
+        search_query=indicator.name.get(city.languages[0]) if city else indicator.name.en,
     )
 
 
@@ -128,6 +156,39 @@ def city_name(city, lang: str) -> str:
     if lang == "zh":
         return city.name.zh
     return city.name.local if lang != "en" and lang in city.languages else city.name.en
+
+
+CONSIDERED = 12  # passages read but not cited, shown at most
+CONSIDERED_CHARS = 600
+
+
+def considered(session: Session, proposal: Proposal) -> list[Considered]:
+    """The passages the proposer read for this item and did not cite, in the order it read them."""
+    cited = {c.chunk_id for c in proposal.citations}
+    wanted = [str(c.get("chunk_id") if isinstance(c, dict) else c) for c in proposal.evidence_chunks or []]
+    wanted = [c for c in dict.fromkeys(wanted) if c not in cited][:CONSIDERED]
+    if not wanted:
+        return []
+    rows = {r.id: r for r in session.execute(select(Chunk.id, Chunk.text, Chunk.language, Chunk.section,
+                                                    Chunk.snapshot_id, Snapshot.document_id)
+                                             .join(Snapshot, Snapshot.id == Chunk.snapshot_id).where(Chunk.id.in_(wanted)))}
+    return [Considered(r.id, r.text[:CONSIDERED_CHARS], r.language, tuple(r.section or ()), r.document_id, r.snapshot_id)
+            for c in wanted if (r := rows.get(c))]
+
+
+def changed_documents(session: Session, snapshot_ids: set[int]) -> list[Changed]:
+    """For each snapshot the item rests on, its document's newest version when that one says something else."""
+    if not snapshot_ids:
+        return []
+    seen = session.execute(select(Snapshot.id, Snapshot.document_id, Snapshot.fetched_at, Snapshot.text_sha256,
+                                  Snapshot.title).where(Snapshot.id.in_(snapshot_ids))).all()
+    out = []
+    for old in seen:
+        newest = session.execute(select(Snapshot.id, Snapshot.text_sha256).where(Snapshot.document_id == old.document_id)
+                                 .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1)).one()
+        if newest.id != old.id and newest.text_sha256 != old.text_sha256:
+            out.append(Changed(old.document_id, old.id, newest.id, old.title))
+    return out
 
 
 def passages(session: Session, proposal: Proposal) -> list[QuotedPassage]:

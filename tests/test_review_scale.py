@@ -214,3 +214,16 @@ def test_progress_is_broken_down_by_city_language_and_reviewer(lite_app):  # noq
     assert 'data-key="fr"' in progress.split('id="by-language"')[1]
     reviewer_row = re.search(r'<tr data-key="amal">(.*?)</tr>', progress.split('id="by-reviewer"')[1]).group(1)
     assert re.findall(r"<td>(\d+)</td>", reviewer_row) == ["1", "0", "0"]
+
+
+def test_an_item_shows_what_changed_what_was_read_and_a_search_for_it(lite_app):  # noqa: F811
+    lead = signed_in(lite_app, "lead")
+    riyadh = lead.get(f"/items/{lite_app.seeded.riyadh}").text
+    diff = re.search(r'href="(/documents/\d+/diff\?old=\d+&amp;new=\d+)"', riyadh.split('id="evidence-changed"')[1])
+    assert diff, "riyadh's document has a newer, different version"
+    shown = lead.get(diff.group(1).replace("&amp;", "&")).text
+    assert '<div class="add">' in shown
+    search = re.search(r'id="prefilled-search"', riyadh) and re.search(r'href="(/search\?q=[^"]+&amp;city=riyadh)"', riyadh)
+    assert search and lead.get(search.group(1).replace("&amp;", "&")).status_code == 200
+    cairo = lead.get(f"/items/{lite_app.seeded.cairo_fibre}").text
+    assert 'id="evidence-changed"' not in cairo and "No other passage was read" in cairo
