@@ -144,6 +144,8 @@ class Proposal(Base):
     model: Mapped[str | None] = mapped_column(String(120))
     prompt_version: Mapped[str | None] = mapped_column(String(40))
     rationale: Mapped[str] = mapped_column(Text, default="")
+    # the offline proposer's reasons as data (review.proposer.offline.facts), worded per language when shown
+    rationale_facts: Mapped[dict | None]
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     missing_evidence: Mapped[str] = mapped_column(Text, default="")
     flags: Mapped[list] = mapped_column(default=list)

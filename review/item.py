@@ -112,6 +112,15 @@ class ItemView:
     changed: list[Changed] = field(default_factory=list)
     search_query: str = ""  # the indicator's name in the city's language, for the pre-filled search
 
+    @property
+    def rung_texts(self) -> dict[int, str]:
+        return {r.level: r.text for r in self.rungs}
+
+    @property
+    def citation_numbers(self) -> dict[str, int]:
+        """Each cited passage's number on the page: how the worded rationale refers to it."""
+        return {p.chunk_id: n for n, p in enumerate(self.passages, 1)}
+
 
 def load_item(session: Session, proposal_id: int, reviewer: Reviewer, lang: str = "en") -> ItemView:
     """The item, if it is routed to `reviewer` (else `Forbidden`)."""

@@ -109,6 +109,9 @@ def test_offline_proposal_counts_4g_and_discounts_the_5g_pilots(moscow):
     checked = verify(out, evidence, wireless.top)
     assert checked.acceptable and checked.verified and all(c.verified for c in checked.citations)
     assert any("4G" in c.quote for c in out.citations)
+    facts = out.rationale_facts  # the same reasons as data, for the review app to word in any language
+    assert facts["level"] == 1 and facts["reached"]["cue"] == "4G" and facts["above"]["level"] == 2
+    assert facts["reached"]["chunk"] == out.citations[0].chunk_id and facts["next"] == 2
 
 
 def test_no_cue_no_level(moscow):

@@ -227,3 +227,20 @@ def test_an_item_shows_what_changed_what_was_read_and_a_search_for_it(lite_app):
     assert search and lead.get(search.group(1).replace("&amp;", "&")).status_code == 200
     cairo = lead.get(f"/items/{lite_app.seeded.cairo_fibre}").text
     assert 'id="evidence-changed"' not in cairo and "No other passage was read" in cairo
+
+
+def test_the_offline_rationale_is_worded_in_the_reviewers_language_without_chunk_codes(lite_app):  # noqa: F811
+    item = lite_app.seeded.cairo_fibre
+    with session_scope(lite_app.settings.database) as s:
+        p = s.get(Proposal, item)
+        chunk = p.citations[0].chunk_id
+        p.rationale = f"Level 2: cue «gigabit» in {chunk}: ..."  # the prose, in English with its chunk code
+        p.rationale_facts = {"v": 1, "level": 2, "next": 3, "cues": "cues.v2", "model": "use-multilingual", "above": None,
+                             "reached": {"chunk": chunk, "cue": "gigabit", "similarity": 0.41, "status": "achieved",
+                                         "sentence": "Cairo's gigabit fibre network now reaches 80 percent"}}
+    lead = signed_in(lite_app, "lead")
+    lead.get("/lang/ar")
+    page = lead.get(f"/items/{item}").text
+    rationale = page.split('id="rationale"')[1].split("</ul>")[0]
+    assert "المستوى 2" in rationale and "«gigabit»" in rationale and "الاستشهاد 1" in rationale
+    assert chunk not in rationale and "Level 2" not in page

@@ -36,6 +36,7 @@ class OfflineProposalOut(ProposalOut):
     """The offline proposer's output: also the rules' reason for each citation's status."""
 
     status_reasons: list[str] = []
+    rationale_facts: dict | None = None  # the rationale as data, for wording it in the reviewer's language
 
 
 @cache

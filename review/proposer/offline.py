@@ -217,6 +217,20 @@ def _rationale(level: int, indicator: Indicator, best: dict[int, Finding], above
     return " ".join(lines)
 
 
+def facts(level: int, indicator: Indicator, best: dict[int, Finding], above: Finding | None, model: str,
+          cues: Cues) -> dict:
+    """What the rationale says, as data: the review app words it in the reviewer's language, citing the
+    passages by their place on the page, not by chunk codes."""
+    def finding(f: Finding) -> dict:
+        return {"chunk": f.chunk_id, "cue": f.cue, "similarity": round(f.similarity, 2),
+                "sentence": _short(f.sentence), "status": f.judgement.status}
+
+    nxt = indicator.rung(level + 1)
+    return {"v": 1, "level": level, "reached": finding(best[level]) if level else None,
+            "above": {**finding(above), "level": above.level, "why_not": above.why_not} if above else None,
+            "next": nxt.level if nxt else None, "cues": cues.id, "model": model}
+
+
 def propose_offline(settings: Settings, evidence: Evidence, indicator: Indicator, city: City,
                     cues: Cues | None = None) -> OfflineProposalOut:
     cues = cues or load_cues()
@@ -237,6 +251,7 @@ def propose_offline(settings: Settings, evidence: Evidence, indicator: Indicator
     cited = [best[lvl] for lvl in sorted(best, reverse=True)][:MAX_CITATIONS]
     rationale = _rationale(level, indicator, best, above, settings.embedding_model, cues)
     return OfflineProposalOut(level=level, rationale=rationale,
+                              rationale_facts=facts(level, indicator, best, above, settings.embedding_model, cues),
                               confidence=round(max(0.2, confidence - 0.15) if borderline else confidence, 2),
                               citations=[CitationOut(chunk_id=f.chunk_id, quote=f.sentence, status=f.judgement.status)
                                          for f in cited],

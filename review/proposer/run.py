@@ -113,6 +113,7 @@ class Made:
     tokens_in: int = 0
     tokens_out: int = 0
     latency_ms: float = 0.0
+    facts: dict | None = None  # the offline rationale as data (review.proposer.offline.facts)
 
 
 def input_hash(method: str, model: str, depends: str, question: Question, evidence: Evidence) -> str:
@@ -233,7 +234,7 @@ class ProposalRun:
         checked = verify(out, evidence, q.indicator.top, q.city.languages, out.status_reasons)
         return Made(checked.level, out.rationale, out.confidence, out.missing_for_next_rung, checked.citations,
                     _flags(checked.flags, checked.acceptable, evidence),
-                    latency_ms=(time.perf_counter() - started) * 1000)
+                    latency_ms=(time.perf_counter() - started) * 1000, facts=out.rationale_facts)
 
     def _llm(self, q: Question, evidence: Evidence) -> Made | LLMResult:
         assert self.proposer
@@ -257,6 +258,7 @@ class ProposalRun:
                 Proposal.method == self.method, Proposal.stale.is_(False)).values(stale=True))
             row = Proposal(edition=q.edition.id, city=q.city.id, indicator=q.indicator.id, level=made.level,
                            method=self.method, model=self.model, prompt_version=self.version, rationale=made.rationale,
+                           rationale_facts=made.facts,
                            confidence=made.confidence, missing_evidence=made.missing, flags=made.flags,
                            evidence_chunks=evidence.chunk_ids, evidence_snapshots=evidence.snapshot_ids,
                            input_hash=digest, tokens_in=made.tokens_in, tokens_out=made.tokens_out,

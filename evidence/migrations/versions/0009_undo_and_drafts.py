@@ -1,5 +1,6 @@
 """A decision can undo the one before it (decisions.undoes); a decision typed when the session had ended
-is kept as a draft (decision_drafts) and finished after sign-in.
+is kept as a draft (decision_drafts) and finished after sign-in; the offline proposer's reasons are kept
+as facts (proposals.rationale_facts) so the review app words them in the reviewer's language.
 
 Revision ID: 0009
 Revises: 0008
@@ -15,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('proposals', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('rationale_facts', sa.JSON(), nullable=True))
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('undoes', sa.Integer(), nullable=True))
         batch_op.create_foreign_key('fk_decisions_undoes', 'decisions', ['undoes'], ['id'])
@@ -34,3 +37,5 @@ def downgrade() -> None:
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.drop_constraint('fk_decisions_undoes', type_='foreignkey')
         batch_op.drop_column('undoes')
+    with op.batch_alter_table('proposals', schema=None) as batch_op:
+        batch_op.drop_column('rationale_facts')
