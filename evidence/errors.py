@@ -6,7 +6,15 @@ from pathlib import Path
 
 
 class EvidenceError(Exception):
-    """Base class: every error the tool raises on purpose."""
+    """Base class: every error the tool raises on purpose. The English text is the error; `worded` names the
+    review app's message for it (review/web/messages.yaml), so a page can say it in the reader's language."""
+
+    key: str | None = None
+    values: dict[str, object] | None = None
+
+    def worded(self, key: str, **values: object) -> EvidenceError:
+        self.key, self.values = key, values
+        return self
 
 
 class DataError(EvidenceError):

@@ -63,8 +63,10 @@ def open_assignment(session: Session, reviewer: Reviewer, edition: str, by: Revi
     if city and city not in cities:
         raise DataError("assignment", "city", f"{city!r} is not a city of edition {edition}")
     if city and not set(cities[city].languages) & set(reviewer.languages or []):
+        reads = ", ".join(reviewer.languages or []) or "-"
         raise DataError("assignment", "city", f"{city} publishes in {', '.join(cities[city].languages)}; "
-                                              f"{reviewer.name} reads {', '.join(reviewer.languages or []) or 'no language'}")
+                                              f"{reviewer.name} reads {reads}").worded(
+            "err_unread_city", city=city, languages=", ".join(cities[city].languages), name=reviewer.name, reads=reads)
     if indicator and indicator not in {i.id for i in framework.indicators}:
         raise DataError("assignment", "indicator", f"{indicator!r} is not an indicator of edition {edition}")
     same = [a for a in open_assignments(session, reviewer.id)
@@ -179,5 +181,6 @@ def require_routed(session: Session, reviewer: Reviewer, proposal: Proposal) -> 
     languages = item_languages(session, [proposal])[proposal.id]
     if not routed(reviewer, proposal, languages, open_assignments(session, reviewer.id)):
         raise Forbidden(f"item #{proposal.id} ({proposal.city}, {proposal.indicator}) is not routed to {reviewer.name}: "
-                        "the author has not opened it to you, or you do not read its evidence's language")
+                        "the author has not opened it to you, or you do not read its evidence's language").worded(
+            "err_not_routed", item=proposal.id)
 

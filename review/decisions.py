@@ -62,6 +62,7 @@ class Conflict(EvidenceError):
 class NoSuchItem(DataError):
     def __init__(self, proposal_id: int):
         super().__init__("item", f"#{proposal_id}", "no such item")
+        self.worded("err_no_item", item=proposal_id)
 
 
 class Refused(EvidenceError):
@@ -261,7 +262,8 @@ def decide(session: Session, proposal_id: int, reviewer: Reviewer, action: str, 
     proposal = routed_proposal(session, proposal_id, reviewer)
     current = current_rows(session, *_item_key(proposal)).get(_item_key(proposal))
     if current is not None and current.id != proposal.id:
-        raise Refused(f"item #{proposal.id} is superseded by proposal #{current.id}; decide on that one")
+        raise Refused(f"item #{proposal.id} is superseded by proposal #{current.id}; decide on that one").worded(
+            "err_superseded", item=proposal.id, current=current.id)
     state = review_state(proposal.level, decisions_of(session, [proposal.id])[proposal.id])
     if version is not None and version != state.version:
         raise Conflict(proposal.id, version, state.version)
@@ -283,9 +285,11 @@ def undo(session: Session, proposal_id: int, reviewer: Reviewer, *, version: int
         raise Conflict(proposal.id, version, state.version)
     last = next((d for d in reversed(decisions) if d.action != "attach"), None)
     if last is None or last.action not in VERDICTS:
-        raise Refused(f"item #{proposal.id} has no verdict to undo (an undo is not undone: decide again instead)")
+        raise Refused(f"item #{proposal.id} has no verdict to undo (an undo is not undone: decide again instead)"
+                      ).worded("err_nothing_to_undo", item=proposal.id)
     if last.reviewer_id != reviewer.id and not is_author(reviewer):
-        raise Refused(f"the last verdict on item #{proposal.id} is not yours; only its maker or an author can undo it")
+        raise Refused(f"the last verdict on item #{proposal.id} is not yours; only its maker or an author can undo it"
+                      ).worded("err_not_your_verdict", item=proposal.id)
     reason = refuse_nul("decision", "reason", (reason or "").strip()) or f"undoes decision #{last.id}"
     decision = Decision(proposal_id=proposal.id, reviewer_id=reviewer.id, round=last.round, action="undo",
                         level=None, reason=reason, sequence=state.version + 1, undoes=last.id)
@@ -331,28 +335,33 @@ def _check(proposal: Proposal, reviewer: Reviewer, action: str, level: int | Non
         raise DataError("decision", "action", f"{action!r} is not one of {', '.join(ACTIONS)}")
     if action == "attach":
         if not evidence:
-            raise DataError("decision", "attach", "give a URL to crawl or a file")
+            raise DataError("decision", "attach", "give a URL to crawl or a file").worded("err_attach_nothing")
         return None
     if state.closed and not is_author(reviewer):
-        raise Refused(f"item #{proposal.id} is confirmed at level {state.confirmed}; only an author can overrule it")
+        raise Refused(f"item #{proposal.id} is confirmed at level {state.confirmed}; only an author can overrule it"
+                      ).worded("err_confirmed", item=proposal.id, level=state.confirmed)
     if state.round == 2 and state.deciders.get(1) == reviewer.id:
         raise Refused(f"{reviewer.name} made the round-1 decision on item #{proposal.id}; "
                       "round 2 is verification by a different reviewer")
     if state.round == 3 and not is_author(reviewer):
-        raise Forbidden(f"rounds 1 and 2 disagree on item #{proposal.id}; the author decides it")
+        raise Forbidden(f"rounds 1 and 2 disagree on item #{proposal.id}; the author decides it").worded(
+            "err_author_decides", item=proposal.id)
     if action == "reject":
         if state.on_table != 0 and not reason:
-            raise DataError("decision", "reason", f"rejecting level {state.on_table} needs a reason: what evidence is missing")
+            raise DataError("decision", "reason", f"rejecting level {state.on_table} needs a reason: what evidence is "
+                            "missing").worded("err_reject_reason", level=state.on_table)
         return 0
     if action == "accept":
         return state.on_table
     top = _top(proposal)
     if level is None or not 0 <= level <= top:
-        raise DataError("decision", "level", f"give a level from 0 to {top} (the top of the {proposal.indicator} ladder)")
+        raise DataError("decision", "level", f"give a level from 0 to {top} (the top of the {proposal.indicator} "
+                        "ladder)").worded("err_level_range", top=top)
     if not reason:
-        raise DataError("decision", "reason", "changing the level needs a reason")
+        raise DataError("decision", "reason", "changing the level needs a reason").worded("err_change_reason")
     if level == state.on_table:
-        raise DataError("decision", "level", f"level {level} is the level on the table; accept it instead")
+        raise DataError("decision", "level", f"level {level} is the level on the table; accept it instead").worded(
+            "err_level_on_table", level=level)
     return level
 
 

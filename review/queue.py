@@ -76,7 +76,8 @@ def resolve_filter(edition: str = "", city: str = "", indicator: str = "", langu
                        for n in (i.id, i.name.en, i.name.zh, *i.name.other.values())}
     code = language.strip().lower()
     if code and pycountry.languages.get(alpha_2=code) is None:
-        raise DataError("queue", "language", f"{language!r} is not an ISO 639-1 language code (ar, en, fr, zh ...)")
+        raise DataError("queue", "language", f"{language!r} is not an ISO 639-1 language code (ar, en, fr, zh ...)"
+                        ).worded("err_language_code", value=language)
     return QueueFilter(chosen_edition, _named("city", city, city_names, chosen_edition),
                        _named("indicator", indicator, indicator_names, chosen_edition), code or None, **rest)
 
@@ -88,7 +89,8 @@ def _named(field: str, value: str, known: dict[str, str], edition: str | None = 
     if wanted not in known:
         scope = f" of edition {edition}" if edition else ""
         examples = ", ".join(sorted(set(known.values()))[:8])
-        raise DataError("queue", field, f"{value!r} is not a known {field}{scope} (for example: {examples})")
+        raise DataError("queue", field, f"{value!r} is not a known {field}{scope} (for example: {examples})").worded(
+            f"err_unknown_{field}", value=value, examples=examples)
     return known[wanted]
 
 

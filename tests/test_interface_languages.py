@@ -72,3 +72,20 @@ def test_pages_in_arabic_and_chinese_show_no_english_interface_text(lite_app):  
             assert not leaked, f"{path} in {lang} shows English: {leaked[:5]}"
             assert f'lang="{"zh-CN" if lang == "zh" else lang}"' in html
             assert ('dir="rtl"' in html) == (lang == "ar"), path
+
+
+def test_errors_of_the_review_are_said_in_the_readers_language(lite_app):  # noqa: F811
+    from test_review_web import token, version
+
+    amal = signed_in(lite_app, "amal")
+    amal.get("/lang/ar")
+    item = lite_app.seeded.riyadh
+    page = amal.get(f"/items/{item}").text
+    reply = amal.post(f"/items/{item}/decide", data={"csrf_token": token(page), "version": version(page),
+                                                      "action": "change", "level": "0"})
+    assert reply.status_code == 400 and "تغيير المستوى يحتاج إلى سبب." in reply.text
+    assert "needs a reason" not in reply.text
+    missing = amal.get("/items/99999")
+    assert missing.status_code == 404 and "لا يوجد بند #99999." in missing.text
+    unknown = amal.get("/queue", params={"city": "Atlantis"})
+    assert unknown.status_code == 400 and "ليست مدينة معروفة هنا" in unknown.text

@@ -17,7 +17,7 @@ from evidence.settings import Settings
 from review.assignments import Forbidden
 from review.auth import SignInGuard
 from review.decisions import NoSuchItem
-from review.web.i18n import DIRECTION, HTML_LANG, NAMES, pick_language, translator
+from review.web.i18n import DIRECTION, HTML_LANG, NAMES, catalogue, pick_language, translator
 
 HERE = Path(__file__).resolve().parent
 SECURITY_HEADERS = {
@@ -75,10 +75,18 @@ ERROR_PAGES = ((CsrfRejected, 403, "csrf_title", "csrf_message"), (Forbidden, 40
                (DataErrors, 400, "bad_input_title", None))
 
 
+def explain(t, exc: Exception) -> str:
+    """An error in the reader's language when the catalogue words it (EvidenceError.worded), else as raised."""
+    if isinstance(exc, DataErrors):
+        return "\n".join(explain(t, e) for e in exc.errors)
+    key = getattr(exc, "key", None)
+    return t(key, **(getattr(exc, "values", None) or {})) if key and key in catalogue() else str(exc)
+
+
 def error_page(status: int, title: str, message: str | None):
     async def handler(request: Request, exc: Exception) -> HTMLResponse:
         t = translator(language(request))
-        return render(request, "error.html", status, title=t(title), message=t(message) if message else str(exc))
+        return render(request, "error.html", status, title=t(title), message=t(message) if message else explain(t, exc))
 
     return handler
 

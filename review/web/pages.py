@@ -27,7 +27,7 @@ from review.decisions import ACTIONS, Conflict, Refused, audit_log, decide, undo
 from review.item import load_item
 from review.queue import next_item, resolve_filter
 from review.translate import available, translate
-from review.web.base import config, language, render
+from review.web.base import config, explain, language, render
 from review.web.drafts import draft_for, drop_draft
 from review.web.i18n import LANGUAGES, translator
 from review.web.queue import filter_from, filter_query, item_link
@@ -120,7 +120,7 @@ def password_change(request: Request, me: Me = Depends(signed_in), csrf_token: s
         return _wait(render(request, "password.html", 429 if isinstance(e, SignInThrottled) else 503,
                             error=_wait_message(t, e)), e)
     except DataError as e:
-        return render(request, "password.html", 400, error=str(e))
+        return render(request, "password.html", 400, error=explain(translator(language(request)), e))
     flash(request, t("password_changed"))
     return RedirectResponse("/queue", status_code=303)
 
@@ -196,9 +196,9 @@ def decide_item(request: Request, proposal_id: int, me: Me = Depends(signed_in),
     except Conflict as c:
         return item_page(request, me, proposal_id, 409, conflict=c, entered=entered)
     except (Refused, Forbidden) as e:
-        return item_page(request, me, proposal_id, 403, error=str(e), entered=entered)
+        return item_page(request, me, proposal_id, 403, error=explain(translator(language(request)), e), entered=entered)
     except (DataError, DataErrors) as e:
-        return item_page(request, me, proposal_id, 400, error=str(e), entered=entered)
+        return item_page(request, me, proposal_id, 400, error=explain(translator(language(request)), e), entered=entered)
     drop_draft(request)
     return RedirectResponse(_decided(request, me, proposal_id, summary), status_code=303)
 
@@ -234,7 +234,7 @@ def finish_draft(request: Request, me: Me) -> str | None:
                               reason=fields.get("reason", ""), version=int(fields.get("version") or -1))
             summary = (decision.round, decision.action, decision.level, decision.sequence)
     except (Conflict, Refused, Forbidden, DataError, DataErrors) as e:
-        flash(request, t("draft_not_recorded", error=str(e)))
+        flash(request, t("draft_not_recorded", error=explain(translator(language(request)), e)))
         return f"/items/{draft.proposal_id}"  # the item page puts the typed entries back
     drop_draft(request)
     return _decided(request, me, draft.proposal_id, summary, note=t("draft_recorded") + " ")
@@ -252,7 +252,7 @@ def undo_item(request: Request, proposal_id: int, me: Me = Depends(signed_in), c
     except Conflict as c:
         return item_page(request, me, proposal_id, 409, conflict=c)
     except (Refused, Forbidden) as e:
-        return item_page(request, me, proposal_id, 403, error=str(e))
+        return item_page(request, me, proposal_id, 403, error=explain(translator(language(request)), e))
     flash(request, translator(language(request))("undone", item=proposal_id))
     return RedirectResponse(f"/items/{proposal_id}", status_code=303)
 
