@@ -47,6 +47,10 @@ app.command("eval")(eval_command)
 from watch.cli import watch_app  # noqa: E402
 
 app.add_typer(watch_app, name="watch")
+from sources.cli import cities_add, sources_app  # noqa: E402
+
+cities_app.command("add")(cities_add)
+app.add_typer(sources_app, name="sources")
 
 
 

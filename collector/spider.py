@@ -79,6 +79,8 @@ class EvidenceSpider(scrapy.Spider):
         for source in self.sources:
             for request in self.follow(source, source["url"], 0):
                 yield request
+            if not source["sitemaps"]:  # a seed or a list page: what it names, not the rest of the site
+                continue
             root = "{0.scheme}://{0.netloc}".format(urlsplit(source["url"]))
             yield Request(root + "/robots.txt", callback=self.parse_robots, errback=self.robots_failed,
                           meta={"source": source, "dont_obey_robotstxt": True}, dont_filter=True, priority=10)
@@ -90,7 +92,7 @@ class EvidenceSpider(scrapy.Spider):
         while queue:
             url, depth = queue.popleft()
             url = urldefrag(url)[0]
-            if depth > self.limits["depth"] or not in_domains(urlsplit(url).hostname, source["allowed_domains"]):
+            if depth > source["depth"] or not in_domains(urlsplit(url).hostname, source["allowed_domains"]):
                 continue
             known = self.depths.get(url)
             if known is None and url not in self.sitemaps and not self._within_budget(source):
@@ -113,9 +115,9 @@ class EvidenceSpider(scrapy.Spider):
     def _within_budget(self, source: dict) -> bool:
         """Counts one more page of the source, or says (once) that it has had its pages for this run."""
         self.taken[source["url"]] += 1
-        if self.taken[source["url"]] == self.limits["source_pages"] + 1:
-            emit({"event": "budget", "city": source["city"], "url": source["url"], "pages": self.limits["source_pages"]})
-        return self.taken[source["url"]] <= self.limits["source_pages"]
+        if self.taken[source["url"]] == source["pages"] + 1:
+            emit({"event": "budget", "city": source["city"], "url": source["url"], "pages": source["pages"]})
+        return self.taken[source["url"]] <= source["pages"]
 
     def parse_robots(self, response):
         source = response.meta["source"]

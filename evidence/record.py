@@ -32,6 +32,8 @@ class SourceRow(Base):
     allowed_domains: Mapped[list] = mapped_column(default=list)
     allow_private: Mapped[bool] = mapped_column(Boolean, default=False)
     schedule: Mapped[str] = mapped_column(String(20), default="7d")
+    depth: Mapped[int | None] = mapped_column(Integer)  # the source's own link depth (None: its kind's default)
+    pages: Mapped[int | None] = mapped_column(Integer)  # the source's own page budget per run (None: the run's)
     last_crawled_at: Mapped[datetime | None]
     __table_args__ = (UniqueConstraint("city", "url"),)
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from sqlalchemy import func, select
 
 from collector import crawl as crawling
-from collector.runs import CrawlSource, editions_of
+from collector.runs import editions_of, from_row
 from evidence.database import session_scope
 from evidence.errors import DataError
 from evidence.record import Fetch, SourceRow, WatchPass, now
@@ -121,8 +121,7 @@ def _crawl(run: PassRun) -> None:
     for r in rows:
         groups.setdefault(editions.get(r.city, "unknown"), []).append(r)
     for edition, group in sorted(groups.items()):
-        sources = [CrawlSource(r.city, r.url, tuple(r.allowed_domains), r.allow_private, r.kind, schedule=r.schedule)
-                   for r in group]
+        sources = [from_row(r) for r in group]  # each with its own kind, depth and budget, not the run's default
         result = crawling.run(settings, edition, sources, run.limits, console=run.console)
         with session_scope(settings.database) as s:
             row = pass_row(s, run.pass_id)
