@@ -43,7 +43,19 @@ def crawl_source(city: str, source: Source) -> CrawlSource:
     host = urlsplit(source.url).hostname or ""
     domains = tuple(source.allowed_domains) or (host.removeprefix("www."),)
     return CrawlSource(city, source.url, domains, source.allow_private, source.kind, schedule=source.schedule,
-                       depth=source.depth, pages=source.pages)
+                       depth=source.depth, pages=source.pages, languages=city_languages(city))
+
+
+def city_languages(city: str) -> tuple[str, ...]:
+    """The registry's languages of a city as OCR reads its scans; none for a city it does not know."""
+    from collector.ocr import city_scripts
+    from sources import load_registry
+
+    registry = load_registry()
+    if city not in registry.ids():
+        return ()
+    known = registry.get(city)
+    return city_scripts(known.languages, known.country)
 
 
 def registry_sources(cities: list[str]) -> list[CrawlSource]:

@@ -41,6 +41,7 @@ class CrawlSource:
     schedule: str | None = None  # the registry's re-crawl interval ("7d"); None: the default
     depth: int | None = None  # the source's own link depth; None: its kind's default
     pages: int | None = None  # the source's own page budget per run; None: the run's
+    languages: tuple[str, ...] = ()  # the city's (what OCR reads a scan in)
 
     def plan(self, limits: CrawlLimits) -> dict:
         """What the spider needs, with the depth and page budget this run gives the source: a seed is one
@@ -50,7 +51,7 @@ class CrawlSource:
         pages = 1 if self.kind == "seed" else self.pages or limits.source_pages
         return {"id": self.id, "city": self.city, "url": self.url, "allowed_domains": list(self.allowed_domains),
                 "allow_private": self.allow_private, "kind": self.kind, "depth": depth, "pages": pages,
-                "sitemaps": self.kind == "portal"}
+                "sitemaps": self.kind == "portal", "languages": list(self.languages)}
 
 
 def scope_key(edition: str, sources: list[CrawlSource]) -> str:
@@ -74,10 +75,10 @@ def record_sources(session: Session, sources: list[CrawlSource]) -> list[CrawlSo
     return out
 
 
-def from_row(row: SourceRow) -> CrawlSource:
+def from_row(row: SourceRow, languages: tuple[str, ...] = ()) -> CrawlSource:
     """The source as recorded (how a watch pass re-crawls it: its kind, depth and budget as the crawl had them)."""
     return CrawlSource(row.city, row.url, tuple(row.allowed_domains), row.allow_private, row.kind, row.id,
-                       row.schedule, row.depth, row.pages)
+                       row.schedule, row.depth, row.pages, languages)
 
 
 def begin(session: Session, edition: str, sources: list[CrawlSource], jobs_dir: Path,

@@ -41,6 +41,11 @@ class CrawlLimits(Section):
     # a 24 KB PDF whose pages share one 8 MB content stream took 209 s of CPU and gave 10.7 M characters
     extract_seconds: float = Field(60.0, description="seconds one document's text extraction may take; past it the "
                                                      "worker is killed and replaced, and the page recorded as failed")
+    ocr_pages: int = Field(20, ge=0, description="pages of a scanned PDF (no text layer) read by OCR at most; 0: no "
+                                                 "OCR, the scan is recorded as failed")
+    ocr_seconds: float = Field(45.0, gt=0, description="seconds OCR may take for one scanned PDF (at most 80 % of "
+                                                       "extract_seconds); the pages left unread are named with the "
+                                                       "fetch")
     max_text_chars: int = Field(2_000_000, description="characters of text kept per document (about 700 pages); "
                                                        "the rest is cut, and the fetch says so")
 

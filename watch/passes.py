@@ -121,7 +121,8 @@ def _crawl(run: PassRun) -> None:
     for r in rows:
         groups.setdefault(editions.get(r.city, "unknown"), []).append(r)
     for edition, group in sorted(groups.items()):
-        sources = [from_row(r) for r in group]  # each with its own kind, depth and budget, not the run's default
+        # each with its own kind, depth and budget, not the run's default
+        sources = [from_row(r, crawling.city_languages(r.city)) for r in group]
         result = crawling.run(settings, edition, sources, run.limits, console=run.console)
         with session_scope(settings.database) as s:
             row = pass_row(s, run.pass_id)
