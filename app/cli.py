@@ -35,9 +35,10 @@ from scoring.cli import app as score_app  # noqa: E402
 
 app.add_typer(score_app, name="score")
 from app.serve import serve  # noqa: E402
-from review.cli import review_app, reviewers_app  # noqa: E402
+from review.cli import attachments_app, review_app, reviewers_app  # noqa: E402
 
 app.add_typer(review_app, name="review")
+app.add_typer(attachments_app, name="attachments")
 app.add_typer(reviewers_app, name="reviewers")
 app.command("serve")(serve)
 from review.proposer.cli import eval_command, propose  # noqa: E402

@@ -245,7 +245,11 @@ class Attachment(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))  # the file's bytes, stored by hash in the data dir
     size: Mapped[int | None]
     content_type: Mapped[str | None] = mapped_column(String(100))
-    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | collected
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | collected | failed
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))  # what collecting it gave
+    reason: Mapped[str | None] = mapped_column(Text)  # why it could not be collected
+    collected_at: Mapped[datetime | None]
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))  # the item it went back to review as
 
 
 class Score(Base):
