@@ -24,6 +24,9 @@ app.add_typer(db_app, name="db")
 from collector.cli import crawl, documents_app, sample_app  # noqa: E402
 
 app.command("crawl")(crawl)
+from collector.discover_cli import discover_app  # noqa: E402
+
+app.add_typer(discover_app, name="discover")
 app.add_typer(sample_app, name="sample")
 app.add_typer(documents_app, name="documents")
 

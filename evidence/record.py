@@ -341,3 +341,23 @@ class DecisionChain(Base):
     last_id: Mapped[int | None]
     digest: Mapped[str] = mapped_column(String(64))
     length: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Candidate(Base):
+    """A URL discovery found for a city (`evidence discover`), with the query that found it, until the author
+    accepts it into the city's sources (or leaves it)."""
+
+    __tablename__ = "discovery_candidates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition: Mapped[str] = mapped_column(String(40))
+    city: Mapped[str] = mapped_column(String(80), index=True)
+    indicator: Mapped[str | None] = mapped_column(String(80))  # None: found by a sitemap or a feed
+    level: Mapped[int | None]  # the rung whose text the query asked for
+    url: Mapped[str] = mapped_column(String(2000))
+    title: Mapped[str | None] = mapped_column(Text)
+    snippet: Mapped[str | None] = mapped_column(Text)
+    engine: Mapped[str] = mapped_column(String(20))  # searxng | brave | sitemap | feed
+    query: Mapped[str] = mapped_column(Text)  # the search query, or the sitemap / page the feed was found on
+    found_at: Mapped[datetime] = mapped_column(default=now)
+    state: Mapped[str] = mapped_column(String(20), default="new")  # new | accepted
+    __table_args__ = (UniqueConstraint("city", "url"),)
