@@ -135,7 +135,8 @@ def test_searxng_candidates_are_recorded_with_their_query_and_accepting_one_craw
     listed = json.loads(invoke("discover", "candidates", "--city", "test-harbour", "--json").stdout)
     by_url = {c["url"].rsplit("/", 1)[1]: c for c in listed}
     assert set(by_url) == {"5g.html", "plan.pdf"}  # the off-site result is dropped, repeats are one candidate
-    assert by_url["plan.pdf"]["query"].endswith("filetype:pdf") and (by_url["plan.pdf"]["engine"], by_url["plan.pdf"]["indicator"]) == ("searxng", "wireless-network")
+    plan = by_url["plan.pdf"]
+    assert plan["query"].endswith("filetype:pdf") and (plan["engine"], plan["indicator"]) == ("searxng", "wireless-network")
     assert (by_url["plan.pdf"]["query"], "searxng") in {(q, e) for e, q in search.queries}
     accepted = invoke("discover", "accept", str(by_url["plan.pdf"]["id"]), "--allow-private", "--json")
     assert accepted.exit_code == 0, accepted.output
