@@ -82,7 +82,7 @@ def _rendered_page(folder: Path) -> Path:
     return folder / "p.png"
 
 
-def test_pptx_and_odt_give_their_text(tmp_path):
+def test_pptx_odt_and_ods_give_their_text(tmp_path):
     import odfdo
     from pptx import Presentation
     from pptx.util import Inches
@@ -104,6 +104,14 @@ def test_pptx_and_odt_give_their_text(tmp_path):
     document.save(out)
     found = extract(out.getvalue(), "application/vnd.oasis.opendocument.text", "http://x/plan.odt")
     assert found.kind == "odt" and found.language == "fr" and "données ouvertes" in found.text
+    sheet = odfdo.Document("spreadsheet")
+    table = odfdo.Table("Budget")
+    table.set_values([["Item", "2024"], ["Fibre to schools", 120]])
+    sheet.body.append(table)
+    out = io.BytesIO()
+    sheet.save(out)
+    found = extract(out.getvalue(), None, "http://x/budget.ods")
+    assert (found.kind, found.text) == ("ods", "Budget\nItem | 2024\nFibre to schools | 120")
 
 
 def test_office_formats_are_told_by_their_bytes_and_zip_bombs_refused():
