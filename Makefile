@@ -5,7 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-noto-core poppler-utils
+# tesseract and a language pack per script of the registry's cities (OCR of scanned PDFs); catdoc reads the
+# legacy Word and PowerPoint formats
+OCR_PACKS := chi-sim chi-tra ara jpn kor rus fra deu spa por tur tha hin urd fas ell ind vie
+SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-noto-core poppler-utils tesseract-ocr catdoc \
+	$(addprefix tesseract-ocr-,$(OCR_PACKS))
 
 .PHONY: demo test lint install system clean
 
@@ -19,9 +23,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# Debian packages: Chromium for the browser test and the sample's PDFs, CJK/Arabic fonts for charts.
+# Debian packages: Chromium for the browser test and the sample's PDFs, CJK/Arabic fonts for charts, OCR.
+# Installed when any of them is missing (fewer of them than listed are "install ok installed").
 system:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+	@if ! dpkg-query -W -f='$${Status}\n' $(SYSTEM_PACKAGES) 2>/dev/null | grep -c "install ok installed" \
+			| grep -qx "$(words $(SYSTEM_PACKAGES))"; then \
 		echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi

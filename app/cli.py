@@ -24,6 +24,9 @@ app.add_typer(db_app, name="db")
 from collector.cli import crawl, documents_app, sample_app  # noqa: E402
 
 app.command("crawl")(crawl)
+from collector.discover_cli import discover_app  # noqa: E402
+
+app.add_typer(discover_app, name="discover")
 app.add_typer(sample_app, name="sample")
 app.add_typer(documents_app, name="documents")
 
@@ -35,9 +38,10 @@ from scoring.cli import app as score_app  # noqa: E402
 
 app.add_typer(score_app, name="score")
 from app.serve import serve  # noqa: E402
-from review.cli import review_app, reviewers_app  # noqa: E402
+from review.cli import attachments_app, review_app, reviewers_app  # noqa: E402
 
 app.add_typer(review_app, name="review")
+app.add_typer(attachments_app, name="attachments")
 app.add_typer(reviewers_app, name="reviewers")
 app.command("serve")(serve)
 from review.proposer.cli import eval_command, propose  # noqa: E402
@@ -47,6 +51,10 @@ app.command("eval")(eval_command)
 from watch.cli import watch_app  # noqa: E402
 
 app.add_typer(watch_app, name="watch")
+from sources.cli import cities_add, sources_app  # noqa: E402
+
+cities_app.command("add")(cities_add)
+app.add_typer(sources_app, name="sources")
 
 
 

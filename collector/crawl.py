@@ -42,7 +42,20 @@ class SourcesFile(BaseModel):
 def crawl_source(city: str, source: Source) -> CrawlSource:
     host = urlsplit(source.url).hostname or ""
     domains = tuple(source.allowed_domains) or (host.removeprefix("www."),)
-    return CrawlSource(city, source.url, domains, source.allow_private, source.kind, schedule=source.schedule)
+    return CrawlSource(city, source.url, domains, source.allow_private, source.kind, schedule=source.schedule,
+                       depth=source.depth, pages=source.pages, languages=city_languages(city))
+
+
+def city_languages(city: str) -> tuple[str, ...]:
+    """The registry's languages of a city as OCR reads its scans; none for a city it does not know."""
+    from collector.ocr import city_scripts
+    from sources import load_registry
+
+    registry = load_registry()
+    if city not in registry.ids():
+        return ()
+    known = registry.get(city)
+    return city_scripts(known.languages, known.country)
 
 
 def registry_sources(cities: list[str]) -> list[CrawlSource]:
@@ -88,7 +101,7 @@ def run(settings: Settings, edition: str, sources: list[CrawlSource], limits: Cr
     # the database URL (its password) stays out of the plan file: the crawl process reads it on its stdin
     plan = {"crawl_id": crawl_id, "data_dir": str(settings.data_dir.resolve()),
             "jobdir": str(folder / "jobdir"), "log_file": str(folder / "crawl.log"),
-            "sources": [s.plan() for s in sources], "limits": limits.model_dump()}
+            "sources": [s.plan(limits) for s in sources], "limits": limits.model_dump()}
     (folder / "plan.json").write_text(json.dumps(plan, indent=1), encoding="utf-8")
     over_budget: list[dict] = []
     code = _drive(folder / "plan.json", database, f"crawl {crawl_id}" + (" (resumed)" if resumed else ""), console,

@@ -24,6 +24,9 @@ from charset_normalizer import from_bytes
 from pypdf import PdfReader
 from w3lib.encoding import html_to_unicode
 
+from collector.ocr import OcrError, OcrLimits, ocr_pdf
+from collector.office import OfficeError, office_kind, office_text
+
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # font warnings on every CJK page say nothing to a user
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -36,6 +39,9 @@ RADICALS = str.maketrans("\u2ea0\u2ed3\u2ed4\u2ecb\u2ec5\u2ec6\u2ec4\u2ed8\u2edb
 DATE_PARAMS = {"extensive_search": False, "original_date": True}
 
 
+UNREAD = "pages left unread"  # the text layer reached the character limit before the last page
+
+
 class ExtractionError(Exception):
     """The body could not be turned into text; the message is the reason recorded with the fetch."""
 
@@ -43,7 +49,7 @@ class ExtractionError(Exception):
 @dataclass
 class Extraction:
     text: str
-    kind: str  # html | pdf | text
+    kind: str  # html | pdf | text | docx | xlsx | pptx | odt | ods | odp | doc | xls | ppt
     title: str | None = None
     published_on: date | None = None
     language: str | None = None
@@ -54,21 +60,25 @@ class Extraction:
 
 
 def extract(body: bytes, content_type: str | None, url: str, content_language: str | None = None,
-            max_chars: int | None = None) -> Extraction:
-    """Text and metadata of a fetched body, its text cut at `max_chars` (the reason in `cut`); raises
-    ExtractionError with the reason it cannot."""
-    found = _extract(body, content_type, url, content_language, max_chars)
-    if max_chars is not None and (found.cut or len(found.text) > max_chars):
+            max_chars: int | None = None, ocr: OcrLimits | None = None) -> Extraction:
+    """Text and metadata of a fetched body, its text cut at `max_chars` (the reason in `cut`); a PDF without a
+    text layer is read by OCR within `ocr` (pages 0: not at all); raises ExtractionError with the reason it
+    cannot."""
+    found = _extract(body, content_type, url, content_language, max_chars, ocr or OcrLimits())
+    if max_chars is not None and (found.cut == UNREAD or len(found.text) > max_chars):
         found.text = found.text[:max_chars]
         found.cut = f"text cut at {max_chars:,} characters (the per-document limit)"
     return found
 
 
 def _extract(body: bytes, content_type: str | None, url: str, content_language: str | None,
-             max_chars: int | None) -> Extraction:
+             max_chars: int | None, ocr: OcrLimits) -> Extraction:
     media = (content_type or "").split(";")[0].strip().lower()
     if body.startswith(b"%PDF") or media == "application/pdf":
-        return extract_pdf(body, max_chars)
+        return extract_pdf(body, max_chars, ocr)
+    office = office_kind(body)
+    if office is not None:
+        return extract_office(body, office, content_language)
     if media in HTML_TYPES or (not media and body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))):
         return extract_html(body, content_type, url, content_language)
     if media == "text/plain":
@@ -118,7 +128,17 @@ def _meta_language(tree) -> str | None:
     return None
 
 
-def extract_pdf(body: bytes, max_chars: int | None = None) -> Extraction:
+def extract_office(body: bytes, kind: str, content_language: str | None = None) -> Extraction:
+    try:
+        text, title = office_text(body, kind)
+    except OfficeError as e:
+        raise ExtractionError(str(e)) from None
+    if not text:
+        raise ExtractionError(f"no text in the {kind} document")
+    return _finish(Extraction(text=unicodedata.normalize("NFC", text), kind=kind, title=title), content_language)
+
+
+def extract_pdf(body: bytes, max_chars: int | None = None, ocr: OcrLimits | None = None) -> Extraction:
     try:
         reader = PdfReader(io.BytesIO(body))
         if reader.is_encrypted:
@@ -129,17 +149,38 @@ def extract_pdf(body: bytes, max_chars: int | None = None) -> Extraction:
         declared = root.get("/Lang")
     except Exception as e:  # pypdf raises many types on broken files; every one means the same here
         raise ExtractionError(f"corrupt PDF: {type(e).__name__}: {e}") from None
-    # PDF text layers map CJK glyphs to Kangxi radicals and Arabic to presentation forms: NFKC gives the
-    # characters a reader (and a search) expects
-    text = unicodedata.normalize("NFKC", "\n\n".join(p.strip() for p in pages)).translate(RADICALS).strip()
-    if not text:
-        raise ExtractionError("PDF has no text layer (a scan?)")
+    text = _pdf_text(pages)
     meta: dict[str, Any] = {"pages": len(pages)}
-    cut = "pages left unread" if len(pages) < len(reader.pages) else None
+    cut = UNREAD if len(pages) < len(reader.pages) else None
+    if not text:
+        text, cut = _ocr(body, len(reader.pages), ocr or OcrLimits(), meta)
     if info.get("/CreationDate"):
         meta["pdf_created"] = str(info.get("/CreationDate"))
     return _finish(Extraction(text=text, kind="pdf", title=(info.get("/Title") or None), meta=meta, cut=cut),
                    str(declared) if declared else None)
+
+
+def _pdf_text(pages: list[str]) -> str:
+    # PDF text layers map CJK glyphs to Kangxi radicals and Arabic to presentation forms: NFKC gives the
+    # characters a reader (and a search) expects
+    return unicodedata.normalize("NFKC", "\n\n".join(p.strip() for p in pages)).translate(RADICALS).strip()
+
+
+def _ocr(body: bytes, page_count: int, limits: OcrLimits, meta: dict) -> tuple[str, str | None]:
+    """A scan's text by OCR; `meta` records that it is OCR text, in which languages, from how many pages."""
+    if limits.pages <= 0:
+        raise ExtractionError("PDF has no text layer (a scan?) and OCR is off (crawl.ocr_pages = 0)")
+    try:
+        found = ocr_pdf(body, page_count, limits)
+    except OcrError as e:
+        raise ExtractionError(f"PDF has no text layer and OCR failed: {e}") from None
+    text = _pdf_text(found.pages)
+    if not text and found.cut:
+        raise ExtractionError(f"PDF has no text layer; {found.cut}")
+    if not text:
+        raise ExtractionError(f"PDF has no text layer, and OCR ({found.packs}) found no text in it")
+    meta.update({"ocr": True, "ocr_languages": found.packs, "ocr_pages": len(found.pages)})
+    return text, found.cut
 
 
 def _page_texts(reader: PdfReader, max_chars: int | None) -> list[str]:

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from evidence.database import existing
 from evidence.errors import EvidenceError
 from evidence.record import Crawl, Fetch, Page, Snapshot, SourceRow, now
+from evidence.settings import CrawlLimits
+from evidence.vocabulary import LIST_DEPTH
 
 DEFAULT_SCHEDULE = "7d"
 
@@ -37,10 +39,19 @@ class CrawlSource:
     kind: str = "portal"
     id: int | None = None
     schedule: str | None = None  # the registry's re-crawl interval ("7d"); None: the default
+    depth: int | None = None  # the source's own link depth; None: its kind's default
+    pages: int | None = None  # the source's own page budget per run; None: the run's
+    languages: tuple[str, ...] = ()  # the city's (what OCR reads a scan in)
 
-    def plan(self) -> dict:
+    def plan(self, limits: CrawlLimits) -> dict:
+        """What the spider needs, with the depth and page budget this run gives the source: a seed is one
+        document (depth 0, one page, no sitemap), a list page its links (depth 1), a portal the run's depth."""
+        depth = 0 if self.kind == "seed" else self.depth if self.depth is not None else \
+            LIST_DEPTH if self.kind == "list" else limits.depth
+        pages = 1 if self.kind == "seed" else self.pages or limits.source_pages
         return {"id": self.id, "city": self.city, "url": self.url, "allowed_domains": list(self.allowed_domains),
-                "allow_private": self.allow_private}
+                "allow_private": self.allow_private, "kind": self.kind, "depth": depth, "pages": pages,
+                "sitemaps": self.kind == "portal", "languages": list(self.languages)}
 
 
 def scope_key(edition: str, sources: list[CrawlSource]) -> str:
@@ -58,9 +69,16 @@ def record_sources(session: Session, sources: list[CrawlSource]) -> list[CrawlSo
             session.add(row)
         row.kind, row.allowed_domains, row.allow_private = s.kind, list(s.allowed_domains), s.allow_private
         row.schedule = s.schedule or DEFAULT_SCHEDULE
+        row.depth, row.pages = s.depth, s.pages
         session.flush()
-        out.append(CrawlSource(s.city, s.url, s.allowed_domains, s.allow_private, s.kind, row.id, s.schedule))
+        out.append(replace(s, id=row.id))
     return out
+
+
+def from_row(row: SourceRow, languages: tuple[str, ...] = ()) -> CrawlSource:
+    """The source as recorded (how a watch pass re-crawls it: its kind, depth and budget as the crawl had them)."""
+    return CrawlSource(row.city, row.url, tuple(row.allowed_domains), row.allow_private, row.kind, row.id,
+                       row.schedule, row.depth, row.pages, languages)
 
 
 def begin(session: Session, edition: str, sources: list[CrawlSource], jobs_dir: Path,

@@ -29,13 +29,16 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from collector import runs
 from collector.extract import ExtractionError
 from collector.middlewares import AlreadyFetched, RefusedRequest, in_domains
+from collector.ocr import OcrLimits
+from collector.office import EXTENSIONS
 from collector.pipeline import Recorder, emit
 from collector.snapshots import FetchResult
 from collector.workers import ExtractionLost, ExtractionPool, ExtractionTooLong
 from evidence.database import session_scope
 
-DOCUMENT_EXTENSIONS = {"pdf"}  # followed although Scrapy skips them by default
+DOCUMENT_EXTENSIONS = {"pdf", *EXTENSIONS}  # followed although Scrapy skips them by default
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit
+OCR_SHARE = 0.8  # of the per-document deadline, what OCR may use (rendering and recording the rest)
 
 
 class EvidenceSpider(scrapy.Spider):
@@ -57,7 +60,8 @@ class EvidenceSpider(scrapy.Spider):
         self.taken: Counter[str] = Counter()  # pages of each source (by start URL) fetched or queued in this run
         deny = [e for e in IGNORED_EXTENSIONS if e not in DOCUMENT_EXTENSIONS]
         self.links = LinkExtractor(deny_extensions=deny)  # scope is checked by follow(): hosts, not netlocs
-        self.extractor = ExtractionPool(seconds=self.limits["extract_seconds"], max_chars=self.limits["max_text_chars"])
+        self.extractor = ExtractionPool(seconds=self.limits["extract_seconds"], max_chars=self.limits["max_text_chars"],
+                                        ocr=OcrLimits(self.limits["ocr_pages"], ocr_seconds(self.limits)))
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -79,6 +83,8 @@ class EvidenceSpider(scrapy.Spider):
         for source in self.sources:
             for request in self.follow(source, source["url"], 0):
                 yield request
+            if not source["sitemaps"]:  # a seed or a list page: what it names, not the rest of the site
+                continue
             root = "{0.scheme}://{0.netloc}".format(urlsplit(source["url"]))
             yield Request(root + "/robots.txt", callback=self.parse_robots, errback=self.robots_failed,
                           meta={"source": source, "dont_obey_robotstxt": True}, dont_filter=True, priority=10)
@@ -90,7 +96,7 @@ class EvidenceSpider(scrapy.Spider):
         while queue:
             url, depth = queue.popleft()
             url = urldefrag(url)[0]
-            if depth > self.limits["depth"] or not in_domains(urlsplit(url).hostname, source["allowed_domains"]):
+            if depth > source["depth"] or not in_domains(urlsplit(url).hostname, source["allowed_domains"]):
                 continue
             known = self.depths.get(url)
             if known is None and url not in self.sitemaps and not self._within_budget(source):
@@ -113,9 +119,9 @@ class EvidenceSpider(scrapy.Spider):
     def _within_budget(self, source: dict) -> bool:
         """Counts one more page of the source, or says (once) that it has had its pages for this run."""
         self.taken[source["url"]] += 1
-        if self.taken[source["url"]] == self.limits["source_pages"] + 1:
-            emit({"event": "budget", "city": source["city"], "url": source["url"], "pages": self.limits["source_pages"]})
-        return self.taken[source["url"]] <= self.limits["source_pages"]
+        if self.taken[source["url"]] == source["pages"] + 1:
+            emit({"event": "budget", "city": source["city"], "url": source["url"], "pages": source["pages"]})
+        return self.taken[source["url"]] <= source["pages"]
 
     def parse_robots(self, response):
         source = response.meta["source"]
@@ -180,7 +186,8 @@ class EvidenceSpider(scrapy.Spider):
         content_type = _header(response, "Content-Type")
         try:
             extraction = await self.extractor.extract(response.body, content_type, response.url,
-                                                      _header(response, "Content-Language"))
+                                                      _header(response, "Content-Language"),
+                                                      tuple(source.get("languages", ())))
         except (ExtractionError, ExtractionTooLong) as e:
             return [], self._result(response.request, "failed", status=response.status, reason=str(e), url=response.url)
         except ExtractionLost as e:
@@ -237,6 +244,12 @@ class EvidenceSpider(scrapy.Spider):
         with session_scope(self.plan["database"]) as session:
             state = runs.finish(session, self.plan["crawl_id"], complete)
         emit({"event": "closed", "reason": reason, "state": state})
+
+
+def ocr_seconds(limits: dict) -> float:
+    """OCR's time for one scan: its setting, within the document's deadline (past which the worker is killed and
+    the pages already read are lost), so that a long scan ends with the pages it read."""
+    return min(limits["ocr_seconds"], OCR_SHARE * limits["extract_seconds"])
 
 
 def describe_failure(failure, request: Request, maxsize: int) -> tuple[str, int | None, str]:

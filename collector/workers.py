@@ -16,8 +16,11 @@ import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from multiprocessing import forkserver
 from typing import TYPE_CHECKING
+
+from collector.ocr import OcrLimits
 
 if TYPE_CHECKING:  # imported by the workers (preloaded in the fork server), not by the crawl process
     from collector.extract import Extraction
@@ -61,8 +64,10 @@ class ExtractionPool:
     standard library's pool for good, so the broken pool is replaced by a new one and the pages it held are
     tried once more; a page past the deadline has its pool's workers killed and replaced the same way."""
 
-    def __init__(self, workers: int | None = None, seconds: float | None = None, max_chars: int | None = None):
+    def __init__(self, workers: int | None = None, seconds: float | None = None, max_chars: int | None = None,
+                 ocr: OcrLimits | None = None):
         self.workers, self.seconds, self.max_chars = workers or min(4, os.cpu_count() or 1), seconds, max_chars
+        self.ocr = ocr or OcrLimits()
         self.context = start_fork_server()
         self.pool = self._new_pool()
 
@@ -80,11 +85,11 @@ class ExtractionPool:
         self.pool = self._new_pool()
 
     async def extract(self, body: bytes, content_type: str | None, url: str,
-                      content_language: str | None) -> Extraction:
+                      content_language: str | None, languages: tuple[str, ...] = ()) -> Extraction:
         """extract() in a worker; raises ExtractionError as extract() does, ExtractionTooLong past the deadline,
         ExtractionLost when the page's worker died twice (a death once is retried: another page, or the OOM
         killer choosing this process, may have been the cause)."""
-        args = (body, content_type, url, content_language, self.max_chars)
+        args = (body, content_type, url, content_language, self.max_chars, replace(self.ocr, languages=languages))
         for attempt in (1, 2):
             pool = self.pool
             try:

@@ -32,6 +32,8 @@ class SourceRow(Base):
     allowed_domains: Mapped[list] = mapped_column(default=list)
     allow_private: Mapped[bool] = mapped_column(Boolean, default=False)
     schedule: Mapped[str] = mapped_column(String(20), default="7d")
+    depth: Mapped[int | None] = mapped_column(Integer)  # the source's own link depth (None: its kind's default)
+    pages: Mapped[int | None] = mapped_column(Integer)  # the source's own page budget per run (None: the run's)
     last_crawled_at: Mapped[datetime | None]
     __table_args__ = (UniqueConstraint("city", "url"),)
 
@@ -259,7 +261,11 @@ class Attachment(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))  # the file's bytes, stored by hash in the data dir
     size: Mapped[int | None]
     content_type: Mapped[str | None] = mapped_column(String(100))
-    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | collected
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | collected | failed
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))  # what collecting it gave
+    reason: Mapped[str | None] = mapped_column(Text)  # why it could not be collected
+    collected_at: Mapped[datetime | None]
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))  # the item it went back to review as
 
 
 class Score(Base):
@@ -351,3 +357,23 @@ class DecisionChain(Base):
     last_id: Mapped[int | None]
     digest: Mapped[str] = mapped_column(String(64))
     length: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Candidate(Base):
+    """A URL discovery found for a city (`evidence discover`), with the query that found it, until the author
+    accepts it into the city's sources (or leaves it)."""
+
+    __tablename__ = "discovery_candidates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition: Mapped[str] = mapped_column(String(40))
+    city: Mapped[str] = mapped_column(String(80), index=True)
+    indicator: Mapped[str | None] = mapped_column(String(80))  # None: found by a sitemap or a feed
+    level: Mapped[int | None]  # the rung whose text the query asked for
+    url: Mapped[str] = mapped_column(String(2000))
+    title: Mapped[str | None] = mapped_column(Text)
+    snippet: Mapped[str | None] = mapped_column(Text)
+    engine: Mapped[str] = mapped_column(String(20))  # searxng | brave | sitemap | feed
+    query: Mapped[str] = mapped_column(Text)  # the search query, or the sitemap / page the feed was found on
+    found_at: Mapped[datetime] = mapped_column(default=now)
+    state: Mapped[str] = mapped_column(String(20), default="new")  # new | accepted
+    __table_args__ = (UniqueConstraint("city", "url"),)

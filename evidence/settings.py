@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -41,6 +42,11 @@ class CrawlLimits(Section):
     # a 24 KB PDF whose pages share one 8 MB content stream took 209 s of CPU and gave 10.7 M characters
     extract_seconds: float = Field(60.0, description="seconds one document's text extraction may take; past it the "
                                                      "worker is killed and replaced, and the page recorded as failed")
+    ocr_pages: int = Field(20, ge=0, description="pages of a scanned PDF (no text layer) read by OCR at most; 0: no "
+                                                 "OCR, the scan is recorded as failed")
+    ocr_seconds: float = Field(45.0, gt=0, description="seconds OCR may take for one scanned PDF (at most 80 % of "
+                                                       "extract_seconds); the pages left unread are named with the "
+                                                       "fetch")
     max_text_chars: int = Field(2_000_000, description="characters of text kept per document (about 700 pages); "
                                                        "the rest is cut, and the fetch says so")
 
@@ -80,6 +86,21 @@ class Review(Section):
     bulk_limit: int = Field(500, ge=1, description="the most items one bulk accept may decide")
 
 
+class Discovery(Section):
+    """`evidence discover`: the web-search API asked for each city's documents."""
+
+    engine: Literal["searxng", "brave"] | None = Field(None, description="the search API: searxng (its JSON API, "
+                                                                          "`/search?format=json`) or brave (Brave "
+                                                                          "Search API); none: sitemaps and feeds only")
+    base_url: str | None = Field(None, description="the API's address, e.g. a SearXNG instance; brave's default "
+                                                   "`https://api.search.brave.com`")
+    api_key: SecretStr | None = Field(None, description="the API key (Brave's X-Subscription-Token)")
+    results: int = Field(10, ge=1, le=50, description="results asked for per query")
+    max_queries: int = Field(200, ge=1, description="queries sent per `evidence discover` run at most")
+    timeout: float = Field(20.0, gt=0, description="seconds per search request")
+    feed_urls: int = Field(200, ge=0, description="URLs taken per city from its sitemaps and feeds at most")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EVIDENCE_", extra="forbid", env_nested_delimiter="_",
                                       env_nested_max_split=1, populate_by_name=True)
@@ -106,6 +127,7 @@ class Settings(BaseSettings):
     smtp: Smtp = Field(default_factory=Smtp, description="the watch's mail (`EVIDENCE_SMTP_*`)")
     watch: Watch = Field(default_factory=Watch, description="the watch's notifications (`EVIDENCE_WATCH_*`)")
     review: Review = Field(default_factory=Review, description="the review app (`EVIDENCE_REVIEW_*`)")
+    discovery: Discovery = Field(default_factory=Discovery, description="document discovery (`EVIDENCE_DISCOVERY_*`)")
     llm_method: str = Field("auto", description="structured output: json_schema, function_calling, or auto (try "
                                                 "json_schema once per endpoint, fall back to function_calling)")
     llm_context: int | None = Field(None, description="the model's context in tokens: the evidence is cut to fit")

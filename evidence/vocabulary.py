@@ -168,15 +168,30 @@ class Names(Strict):
     local: NonEmpty
 
 
+SourceKind = Literal["portal", "seed", "list"]
+LIST_DEPTH = 1  # a list page and the documents it links to
+
+
 class Source(Strict):
-    """Where a city's evidence is read from: an official portal or a seed URL."""
+    """Where a city's evidence is read from: an official portal (crawled to the run's depth), a list page
+    (itself and the documents it links to) or a seed (that one document, no link followed)."""
 
     url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+")]
-    kind: Literal["portal", "seed"] = "portal"
+    kind: SourceKind = "portal"
     provenance: NonEmpty
     allowed_domains: list[str] = []
     allow_private: bool = False  # loopback / private addresses are refused unless a source says so
     schedule: str | None = None  # re-crawl interval such as "7d"; None = the default
+    depth: int | None = Field(None, ge=0)  # links followed from the start page; None: the kind's default
+    pages: int | None = Field(None, ge=1)  # page budget per run; None: the setting crawl.source_pages
+
+    @model_validator(mode="after")
+    def _seed_is_one_document(self) -> Source:
+        if self.kind == "seed" and (self.depth or 0) > 0:
+            raise ValueError(f"a seed is one document: depth must be 0, got {self.depth} (use kind list or portal)")
+        if self.kind == "seed" and (self.pages or 1) > 1:
+            raise ValueError(f"a seed is one document: pages must be 1, got {self.pages}")
+        return self
 
 
 class City(Strict):

@@ -333,3 +333,30 @@ def reviewers_list(as_json: bool = JsonOption) -> None:
         table.add_row(str(r["id"]), Text(r["name"] + (" (disabled)" if r["disabled"] else "")), r["role"],
                       ",".join(r["languages"]), "; ".join(r["assignments"]), str(r["sessions"]))
     console.print(table)
+
+
+attachments_app = typer.Typer(help="Evidence submitted on review items (a URL, a file).", no_args_is_help=True)
+
+
+@attachments_app.command("collect")
+def attachments_collect(allow_private: bool = typer.Option(False, "--allow-private", help="let a submitted URL "
+                                                           "point at a loopback or private address (a test site)"),
+                        as_json: bool = JsonOption) -> None:
+    """Collect the pending attachments through the collector, index them, send their items back to review."""
+    from evidence.output import errors
+    from evidence.settings import load_settings
+    from review.submissions import collect_pending
+
+    result = collect_pending(load_settings(), allow_private=allow_private, console=None if as_json else errors)
+    if as_json:
+        emit_json(result)
+        return
+    table = Table("attachment", "kind", "what", "outcome", title=f"{len(result['collected'])} collected, "
+                  f"{len(result['failed'])} failed")
+    for row in result["collected"] + result["failed"]:
+        outcome = f"snapshot {row['snapshot']}, item #{row['proposal']}" if row["snapshot"] else row["reason"]
+        table.add_row(str(row["attachment"]), row["kind"], row["url"] or row["filename"], outcome)
+    console.print(table)
+    for item in result["reproposed"]:
+        console.print(f"{item['edition']} {item['city']} {item['indicator']}: back in review as item "
+                      f"#{item['proposal']} (level {item['level']}), flagged evidence-submitted")

@@ -3,7 +3,7 @@ back to review (current proposal stale, a new proposal made, the change recorded
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from collector.documents import url_history
 from collector.runs import editions_of
@@ -12,8 +12,7 @@ from evidence.record import Document, Fetch, Proposal, Snapshot, WatchChange, Wa
 from evidence.settings import Settings
 from frameworks import load_framework
 from review.decisions import current_proposals, states
-from review.proposer.llm import LLMConfig
-from review.proposer.run import ProposalRun, default_method, questions
+from review.submissions import repropose
 from sources import load_registry
 from vectorstore.index import latest_snapshots
 from watch.changes import ChangedText, candidates, classify, in_evidence, known_lines, spans
@@ -132,13 +131,7 @@ def _requeue(settings: Settings, pass_id: int, key: tuple[str, str, str], change
         old = current_proposals(s, edition).get(key)
         # the level of record: what reviewers put on the table, else what was proposed
         old_id, old_level = (old.id, states(s, [old])[old.id].on_table) if old else (None, None)
-        # stale first: if the proposer finds the same evidence it reuses this proposal, which stays flagged
-        s.execute(update(Proposal).where(Proposal.edition == edition, Proposal.city == city,
-                                         Proposal.indicator == indicator, Proposal.stale.is_(False))
-                  .values(stale=True))
-    method = default_method(settings)
-    llm = LLMConfig.from_settings(settings) if method == "llm" else None
-    outcome = ProposalRun(settings, method, llm, show_progress=False).run(questions(edition, [city], [indicator])).outcomes[0]
+    outcome = repropose(settings, edition, city, indicator)
     with session_scope(settings.database) as s:
         s.add(WatchRequeue(pass_id=pass_id, edition=edition, city=city, indicator=indicator, old_proposal_id=old_id,
                            new_proposal_id=outcome.proposal_id, old_level=old_level, new_level=outcome.level,

@@ -1,7 +1,8 @@
 """`evidence watch`: one pass over the sources that are due, step by step, resumable, never two at once.
 
 Steps, each recorded on the pass row before the next starts: crawl (the collector's conditional
-re-fetch; its sitemaps and listing pages find new documents; a killed crawl resumes by itself), index,
+re-fetch; its sitemaps and listing pages find new documents; a killed crawl resumes by itself), attachments
+(submitted evidence collected, its items proposed again and sent back to review), index,
 classify, consequences, notify. A pass that died is resumed by the next one at the step it reached;
 every step is idempotent (changes and re-queued items are keyed by pass, proposals by input hash).
 """
@@ -17,18 +18,20 @@ from rich.console import Console
 from sqlalchemy import func, select
 
 from collector import crawl as crawling
-from collector.runs import CrawlSource, editions_of
+from collector.runs import editions_of, from_row
 from evidence.database import session_scope
 from evidence.errors import DataError
 from evidence.record import Fetch, SourceRow, WatchPass, now
 from evidence.settings import CrawlLimits, Settings
+from review.attachments import pending
+from review.submissions import collect_pending
 from vectorstore.index import index_snapshots
 from watch.consequences import classify_pass, requeue_pass
 from watch.lock import PassLock, WatchBusy, aware
 from watch.notify import notify_pass, retry_notifications, skip_notification
 from watch.report import pass_row, pass_summary
 
-STEPS = ("crawl", "index", "classify", "consequences", "notify", "done")
+STEPS = ("crawl", "attachments", "index", "classify", "consequences", "notify", "done")
 EVERY = re.compile(r"^(\d+)([mhdw])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -78,7 +81,7 @@ def _open(settings: Settings, everything: bool) -> int | None:
         if unfinished is not None:
             return unfinished.id
         due = due_sources(s, everything)
-        if not due:
+        if not due and not pending(s):  # submitted evidence is collected even when no source is due
             return None
         row = WatchPass(sources=[r.id for r in due])
         s.add(row)
@@ -121,14 +124,19 @@ def _crawl(run: PassRun) -> None:
     for r in rows:
         groups.setdefault(editions.get(r.city, "unknown"), []).append(r)
     for edition, group in sorted(groups.items()):
-        sources = [CrawlSource(r.city, r.url, tuple(r.allowed_domains), r.allow_private, r.kind, schedule=r.schedule)
-                   for r in group]
+        # each with its own kind, depth and budget, not the run's default
+        sources = [from_row(r, crawling.city_languages(r.city)) for r in group]
         result = crawling.run(settings, edition, sources, run.limits, console=run.console)
         with session_scope(settings.database) as s:
             row = pass_row(s, run.pass_id)
             row.crawls = sorted({*row.crawls, result["crawl"]})
             for source in s.scalars(select(SourceRow).where(SourceRow.id.in_([r.id for r in group]))):
                 source.last_crawled_at = now()
+
+
+def _attachments(run: PassRun) -> None:
+    """Submitted evidence, collected with the collector's guards (a private address stays refused)."""
+    collect_pending(run.settings, run.limits, console=run.console)
 
 
 def _index(run: PassRun) -> None:
@@ -150,7 +158,8 @@ def _notify(run: PassRun) -> None:
         skip_notification(run.settings, run.pass_id)
 
 
-_STEP = {"crawl": _crawl, "index": _index, "classify": _classify, "consequences": _consequences, "notify": _notify}
+_STEP = {"crawl": _crawl, "attachments": _attachments, "index": _index, "classify": _classify,
+         "consequences": _consequences, "notify": _notify}
 
 
 def every(settings: Settings, period: timedelta, limits=None, console: Console | None = None,
