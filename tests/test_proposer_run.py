@@ -188,5 +188,7 @@ def test_propose_cli_prints_a_summary_and_json(tmp_path, monkeypatch):
     assert document["counts"]["reused"] == 1 and document["outcomes"][0]["level"] == 1
     bad = CliRunner().invoke(app, ["propose", "--edition", "g20-2023", "--city", "atlantis"], env=env)
     assert bad.exit_code != 0 and "atlantis" in str(bad.exception or bad.output)
+    outside = CliRunner().invoke(app, ["propose", "--edition", "g20-2023", "--city", "cairo"], env=env)  # arab-2024's
+    assert outside.exit_code != 0 and "not a city of edition g20-2023" in str(outside.exception or outside.output)
     with session_scope(settings.database) as s:
         assert s.scalar(select(func.count()).select_from(Citation)) >= 1

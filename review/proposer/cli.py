@@ -44,11 +44,13 @@ def propose(edition: str = typer.Option(..., help="edition id, e.g. arab-2024"),
                                                          "auto (probe once); default EVIDENCE_LLM_METHOD, else auto"),
             as_json: bool = JsonOption) -> None:
     """Propose each city's level on each indicator's ladder, with verified citations; resumable."""
+    from collector.crawl import edition_cities
     from review.proposer.run import questions
 
     settings = load_settings()
+    cities = edition_cities(edition, city) if city else None  # a city outside the edition: refused, as by crawl
     run = _run(settings, method, concurrency, rate, timeout, attempts, budget, structured, as_json)
-    report = run.run(questions(edition, city, indicator))
+    report = run.run(questions(edition, cities, indicator))
     if as_json:
         emit_json(report.as_dict())
         return
