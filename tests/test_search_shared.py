@@ -78,6 +78,17 @@ def test_the_top_k_stops_early_yet_equals_the_full_ranking(database_url):
     assert _lexical(database_url, "fibre water", 3) == full[:3]
 
 
+def test_a_batch_read_in_one_statement_ranks_as_each_query_alone(database_url):
+    _lexical_corpus(database_url, 300)
+    queries = [fulltext.query_terms(q, "en") for q in ("fibre", "gigabit fibre network", "citizen record", "nowhere")]
+    with session_scope(database_url) as session:
+        corpus = fulltext.stats(session, {t for q in queries for t in q})
+        assert sum(corpus.df.values()) <= fulltext.PREFETCH, "the batch takes the one-statement path"
+        batch = fulltext.search_many(session, queries, [10, 10, 5, 10], fulltext.Scope(), corpus)
+        alone = [fulltext.search(session, q, k, fulltext.Scope(), corpus) for q, k in zip(queries, [10, 10, 5, 10])]
+    assert batch == alone and batch[0] and batch[-1] == []
+
+
 def test_coverage_counts_the_query_terms_a_chunk_contains(database_url):
     _lexical_corpus(database_url, 50)
     coverage = {cid: c for cid, _, c in _lexical(database_url, "fibre citizen nowhere elsewhere", 50)}

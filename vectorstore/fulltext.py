@@ -6,10 +6,11 @@ terms (migration 0010). Adding a chunk adds its row and its terms' counts (`lexi
 transaction: nothing is rebuilt, and every machine searching the record sees the same index.
 
 The database only finds the chunks holding a query term; their BM25 scores are computed here, with the
-same formula (Lucene's: k1 1.5, b 0.75) on both backends, from the terms the rows carry and the corpus
-counts, so a search ranks alike on SQLite and PostgreSQL. Terms are fetched rarest first, and fetching
-stops once no chunk still unseen (holding only commoner terms) could enter the top k (MaxScore): a query
-whose rare term decides the ranking never reads the chunks that only share its common words.
+same formula as the bm25s index this replaces (Lucene's: k1 1.5, b 0.75) on both backends, from the terms
+the rows carry and the corpus counts, so a search ranks alike on SQLite and PostgreSQL. A batch of queries
+with rare terms is served by one statement; otherwise a query's terms are read rarest first, stopping once
+no chunk still unseen (holding only commoner terms) could enter the top k (MaxScore): a query whose rare
+term decides the ranking never reads the chunks that only share its common words.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from evidence.record import LexicalChunk, LexicalTerm
 from vectorstore.lexical import query_language, terms
 
 K1, B = 1.5, 0.75
+PREFETCH = 20_000  # chunks read at most by one statement serving every query of a batch
 EVERY_CHUNK = ""  # the lexical_terms row counting every chunk and token (no term is empty)
 _FTS = table("lexical_fts", column("rowid"))
 
@@ -106,23 +108,54 @@ def query_terms(query: str, language: str | None) -> list[str]:
     return terms(query, language or query_language(query))
 
 
-def search(session: Session, query: list[str], k: int, scope: Scope, corpus: Stats) -> list[tuple[str, float, float]]:
-    """Top-k (chunk id, BM25 score, coverage) within the scope for a query's terms (`query_terms`).
+def search_many(session: Session, queries: list[list[str]], ks: list[int], scope: Scope,
+                corpus: Stats) -> list[list[tuple[str, float, float]]]:
+    """Each query's top-k (chunk id, BM25 score, coverage) within the scope; a query is its terms
+    (`query_terms`). Coverage is the share of the query's terms the chunk contains: one shared term such as
+    "5G" in a long query is weak evidence of a match, and fusion weighs the lexical vote by it.
 
-    Coverage is the share of the query's terms the chunk contains: one shared term such as "5G" in a long
-    query is weak evidence of a match, and fusion weighs the lexical vote by it."""
+    When the queries' terms are rare enough that the chunks holding any of them number PREFETCH at most
+    (their corpus counts tell), one statement reads those chunks for every query; otherwise each query
+    reads its own, rarest term first (`search`)."""
+    if scope.cities == ():
+        return [[] for _ in queries]
+    union = sorted({t for q in queries for t in q if corpus.df.get(t)})
+    if sum(corpus.df[t] for t in union) > PREFETCH:
+        return [search(session, q, k, scope, corpus) for q, k in zip(queries, ks)]
+    rows: dict[str, list[str]] = {}
+    postings: dict[str, list[str]] = {t: [] for t in union}
+    if union:
+        for chunk_id, text in session.execute(_matching(session, union, [], scope)):
+            rows[chunk_id] = text.split()
+            for t in set(rows[chunk_id]).intersection(postings):
+                postings[t].append(chunk_id)
+    out = []
+    for q, k in zip(queries, ks):
+        idf = {t: corpus.idf(t) for t in sorted(set(q)) if t in postings}  # one order of summing, as `search`
+        scored = {cid: _score(rows[cid], idf, corpus.avg_length, len(set(q))) for t in idf for cid in postings[t]}
+        out.append(_top(scored, k))
+    return out
+
+
+def search(session: Session, query: list[str], k: int, scope: Scope, corpus: Stats) -> list[tuple[str, float, float]]:
+    """One query's top k, reading its terms' chunks rarest term first, and no further once no chunk still
+    unseen (holding only commoner terms) could enter the top k (MaxScore)."""
     distinct = set(query)
     known = sorted((t for t in distinct if corpus.df.get(t)), key=lambda t: (-corpus.idf(t), t))
     if not known or k <= 0 or scope.cities == ():
         return []
-    idf = {t: corpus.idf(t) for t in known}
+    idf = {t: corpus.idf(t) for t in sorted(known)}
     scored: dict[str, tuple[float, float]] = {}
     for n, term in enumerate(known):
-        for chunk_id, text in session.execute(_matching(session, term, known[:n], scope)):
+        for chunk_id, text in session.execute(_matching(session, [term], known[:n], scope)):
             scored[chunk_id] = _score(text.split(), idf, corpus.avg_length, len(distinct))
         unseen_best = sum(idf[t] for t in known[n + 1:])  # a term adds less than its idf (tf / (tf + norm) < 1)
         if len(scored) >= k and heapq.nlargest(k, (s for s, _ in scored.values()))[-1] >= unseen_best:
             break
+    return _top(scored, k)
+
+
+def _top(scored: dict[str, tuple[float, float]], k: int) -> list[tuple[str, float, float]]:
     ranked = sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[0]))[:k]
     return [(chunk_id, score, coverage) for chunk_id, (score, coverage) in ranked]
 
@@ -134,17 +167,17 @@ def _score(chunk_terms: list[str], idf: dict[str, float], avg_length: float, que
     return sum(w * tf / (tf + norm) for w, tf in found), len(found) / query_size
 
 
-def _matching(session: Session, term: str, earlier: Sequence[str], scope: Scope):
-    """Chunks in the scope holding `term` but none of the `earlier` (already fetched) terms."""
+def _matching(session: Session, wanted: Sequence[str], earlier: Sequence[str], scope: Scope):
+    """Chunks in the scope holding any `wanted` term but none of the `earlier` (already read) terms."""
     if session.get_bind().dialect.name == "sqlite":
-        match = f"(terms : {_fts_phrase(term)})"
+        match = f"(terms : ({' OR '.join(map(_fts_phrase, wanted))}))"
         if earlier:
             match = f"({match} NOT (terms : ({' OR '.join(map(_fts_phrase, earlier))})))"
         if scope.cities is not None:
             match += f" AND (city : ({' OR '.join(map(_fts_phrase, scope.cities))}))"
         return (select(LexicalChunk.chunk_id, LexicalChunk.terms).join(_FTS, _FTS.c.rowid == LexicalChunk.id)
                 .where(literal_column("lexical_fts").op("MATCH")(match), *scope.conditions))
-    tsquery = _ts_lexeme(term) + (f" & !({' | '.join(map(_ts_lexeme, earlier))})" if earlier else "")
+    tsquery = f"({' | '.join(map(_ts_lexeme, wanted))})" + (f" & !({' | '.join(map(_ts_lexeme, earlier))})" if earlier else "")
     stmt = (select(LexicalChunk.chunk_id, LexicalChunk.terms)
             .where(literal_column("tsv").op("@@")(cast(tsquery, postgresql.TSQUERY)), *scope.conditions))
     return stmt.where(LexicalChunk.city.in_(scope.cities)) if scope.cities is not None else stmt

@@ -174,9 +174,9 @@ def _lexical_rankings(settings: Settings, asks: list[Ask], filters: Filters) -> 
     scope = filters.scope()
     with session_scope(settings.database) as session:
         corpus = fulltext.stats(session, {t for query in wanted.values() for t in query})
-        for n, query in wanted.items():
-            out[n] = [(cid, coverage ** 2) for cid, _, coverage in
-                      fulltext.search(session, query, _depth(asks[n].k), scope, corpus)]
+        found = fulltext.search_many(session, list(wanted.values()), [_depth(asks[n].k) for n in wanted], scope, corpus)
+    for n, ranking in zip(wanted, found):
+        out[n] = [(cid, coverage ** 2) for cid, _, coverage in ranking]
     return out
 
 
