@@ -9,7 +9,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import ClassVar
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -131,6 +144,61 @@ class Chunk(Base):
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(10))
     section: Mapped[list] = mapped_column(default=list)  # the headings it sits under, the outermost first
+
+
+class LexicalChunk(Base):
+    """A chunk as the lexical index holds it: its ICU tokens, space-joined, and the fields filters need.
+
+    The database's own full-text search indexes `terms` (SQLite FTS5 `lexical_fts`, PostgreSQL a tsvector
+    column with a GIN index: both made by migration 0010, outside these models, see FULL_TEXT_OBJECTS)."""
+
+    __tablename__ = "lexical_chunks"
+    id: Mapped[int] = mapped_column(primary_key=True)  # the FTS5 rowid
+    chunk_id: Mapped[str] = mapped_column(ForeignKey("chunks.id"), unique=True)
+    snapshot_id: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[int] = mapped_column(Integer, index=True)
+    city: Mapped[str] = mapped_column(String(80))
+    language: Mapped[str] = mapped_column(String(10))
+    date: Mapped[int] = mapped_column(Integer)  # published (or fetched) on, as YYYYMMDD
+    latest: Mapped[bool] = mapped_column(Boolean)  # of its document's newest snapshot
+    length: Mapped[int] = mapped_column(Integer)  # tokens
+    terms: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("ix_lexical_chunks_city_latest", "city", "latest"),)
+
+
+class LexicalTerm(Base):
+    """How many chunks hold a term, and how often it occurs (BM25's statistics, kept as chunks are added).
+    The empty term stands for every chunk: its counts are the number of chunks and of their tokens."""
+
+    __tablename__ = "lexical_terms"
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    chunks: Mapped[int] = mapped_column(BigInteger)
+    tokens: Mapped[int] = mapped_column(BigInteger)
+
+
+class IndexedSnapshot(Base):
+    """A snapshot claimed for embedding with one model, then done: two `evidence index` runs (on one machine
+    or several) never embed the same snapshot, and a claim not renewed within the lease is taken over."""
+
+    __tablename__ = "indexed_snapshots"
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(120), primary_key=True)
+    claimant: Mapped[str] = mapped_column(String(120))
+    claimed_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class RecordIdentity(Base):
+    """One row: a random id made when the record was created. Services shared by several records (a Chroma
+    server) keep each record's data apart by it."""
+
+    __tablename__ = "record_identity"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+# made by migration 0010 with the database's own DDL (no model can describe them): schema comparisons skip them
+FULL_TEXT_OBJECTS = frozenset({"lexical_fts", "lexical_fts_data", "lexical_fts_idx", "lexical_fts_docsize",
+                               "lexical_fts_config", "lexical_fts_content", "tsv", "ix_lexical_chunks_tsv"})
 
 
 class Proposal(Base):

@@ -70,6 +70,13 @@ class Watch(Section):
     base_url: str = Field("http://127.0.0.1:8000", description="the review app's address, for the report's links")
 
 
+class Index(Section):
+    """`evidence index` (`EVIDENCE_INDEX_*`)."""
+
+    claim_seconds: float = Field(300.0, ge=0, description="seconds a snapshot claimed for embedding stays "
+                                 "another run's to finish; a claim not renewed for longer (its run died) is taken over")
+
+
 class Review(Section):
     """The review app (`evidence serve`): how sign-ins are throttled, and the session cookie."""
 
@@ -128,6 +135,7 @@ class Settings(BaseSettings):
     watch: Watch = Field(default_factory=Watch, description="the watch's notifications (`EVIDENCE_WATCH_*`)")
     review: Review = Field(default_factory=Review, description="the review app (`EVIDENCE_REVIEW_*`)")
     discovery: Discovery = Field(default_factory=Discovery, description="document discovery (`EVIDENCE_DISCOVERY_*`)")
+    index: Index = Field(default_factory=Index, description="indexing (`EVIDENCE_INDEX_*`)")
     llm_method: str = Field("auto", description="structured output: json_schema, function_calling, or auto (try "
                                                 "json_schema once per endpoint, fall back to function_calling)")
     llm_context: int | None = Field(None, description="the model's context in tokens: the evidence is cut to fit")

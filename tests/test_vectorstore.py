@@ -181,19 +181,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for_port(port: int) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.3)
+
+
 def test_against_a_real_chroma_server(tmp_path):
     port = free_port()
     server = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(tmp_path / "srv"),
                                "--host", "127.0.0.1", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.3)
+        wait_for_port(port)
         s = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'e.db'}",
                      chroma_url=f"http://127.0.0.1:{port}", embedding_model="use-multilingual")
         seed(s.database)
@@ -213,12 +217,3 @@ def test_fusion_weighs_a_partial_lexical_match_down():
     lexical = [("english-page", 0.1 ** 2)]  # shares one term of a ten-term query
     assert next(cid for cid, _ in fuse([dense, lexical])) == "arabic-5g-page"
     assert next(cid for cid, _ in fuse([dense, [("english-page", 1.0)]])) == "english-page"
-
-
-def test_lexical_coverage_counts_the_query_terms_a_chunk_contains():
-    from vectorstore.lexical import LexicalIndex
-
-    index = LexicalIndex.build(["a", "b"], [tokens("gigabit fibre covers every district", "en"),
-                                            tokens("5G stations", "en")])
-    coverage = {cid: c for cid, _, c in index.search("gigabit fibre 5G district", 5)}
-    assert coverage["a"] == pytest.approx(3 / 4) and coverage["b"] == pytest.approx(1 / 4)

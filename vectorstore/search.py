@@ -1,27 +1,29 @@
-"""Hybrid search: dense (Chroma) and lexical (BM25) rankings fused by reciprocal rank.
+"""Hybrid search: dense (Chroma) and lexical (BM25 over the record's full-text index) rankings fused by
+reciprocal rank.
 
 Dense retrieval carries a query across languages (English finds Arabic); lexical retrieval catches exact
-terms, names and numbers the embedder blurs. Filters apply to both halves before fusion.
+terms, names and numbers the embedder blurs. Filters apply to both halves before fusion: a city or an
+edition chooses the cities' collections and full-text rows, the other filters are conditions on them.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from evidence.database import session_scope
-from evidence.record import Chunk, Document, Snapshot
+from evidence.record import Chunk, Document, LexicalChunk, Snapshot
 from evidence.settings import Settings
+from sources import load_registry
+from vectorstore import fulltext
 from vectorstore.embeddings import get_embedder
-from vectorstore.index import lexical_dir
-from vectorstore.lexical import LexicalIndex, current_version, term_matches
+from vectorstore.index import batched
+from vectorstore.lexical import term_matches
 from vectorstore.store import ChunkStore
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -38,63 +40,44 @@ class Filters:
     document: int | None = None  # one document (all it says, and nothing else)
     history: bool = False  # include superseded snapshots
 
+    def cities(self) -> tuple[str, ...] | None:
+        """The cities searched (their collections and full-text rows); None: every city."""
+        if self.edition is None:
+            return None if self.city is None else (self.city,)
+        members = tuple(sorted(c.id for c in load_registry().in_edition(self.edition)))
+        return members if self.city is None else tuple(c for c in members if c == self.city)
+
     def where(self) -> dict | None:
-        clauses: list[dict] = []  # superseded snapshots live in the history collection, not behind a filter
-        if self.city:
-            clauses.append({"city": self.city})
-        if self.edition:
-            clauses.append({"editions": {"$contains": self.edition}})
+        """The Chroma filter within the cities' collections (superseded snapshots live in the history one)."""
+        clauses: list[dict] = []
         if self.language:
             clauses.append({"language": self.language})
         if self.document is not None:
             clauses.append({"document_id": self.document})
         if self.since:
-            clauses.append({"date": {"$gte": int(self.since.strftime("%Y%m%d"))}})
+            clauses.append({"date": {"$gte": _day(self.since)}})
         if self.until:
-            clauses.append({"date": {"$lte": int(self.until.strftime("%Y%m%d"))}})
+            clauses.append({"date": {"$lte": _day(self.until)}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def mask(self, fields: ChunkFields) -> np.ndarray:
-        """The chunks the lexical half may return, computed column-wise over every chunk at once."""
-        allowed = np.ones(len(fields.city), dtype=bool) if self.history else fields.latest.copy()
-        if self.city:
-            allowed &= fields.city == self.city
-        if self.edition:
-            allowed &= fields.in_edition(self.edition)
+    def scope(self) -> fulltext.Scope:
+        """The same filter on the full-text rows."""
+        conditions: list[ColumnElement[bool]] = [] if self.history else [LexicalChunk.latest.is_(True)]
         if self.language:
-            allowed &= fields.language == self.language
+            conditions.append(LexicalChunk.language == self.language)
         if self.document is not None:
-            allowed &= fields.document == self.document
+            conditions.append(LexicalChunk.document_id == self.document)
         if self.since:
-            allowed &= fields.date >= int(self.since.strftime("%Y%m%d"))
+            conditions.append(LexicalChunk.date >= _day(self.since))
         if self.until:
-            allowed &= fields.date <= int(self.until.strftime("%Y%m%d"))
-        return allowed
+            conditions.append(LexicalChunk.date <= _day(self.until))
+        return fulltext.Scope(self.cities(), tuple(conditions))
 
 
-@dataclass
-class ChunkFields:
-    """Per-chunk filter fields of the lexical index, as columns (one entry per indexed chunk)."""
-
-    city: np.ndarray
-    document: np.ndarray
-    language: np.ndarray
-    date: np.ndarray
-    latest: np.ndarray
-    editions: list[list[str]]
-
-    @classmethod
-    def from_rows(cls, rows: list[dict]) -> ChunkFields:
-        return cls(np.array([r["city"] for r in rows], dtype=object),
-                   np.array([r.get("document", -1) for r in rows], dtype=np.int64),
-                   np.array([r["language"] for r in rows], dtype=object),
-                   np.array([r["date"] for r in rows], dtype=np.int64), np.array([r["latest"] for r in rows], dtype=bool),
-                   [r["editions"] for r in rows])
-
-    def in_edition(self, edition: str) -> np.ndarray:
-        return np.fromiter((edition in e for e in self.editions), dtype=bool, count=len(self.editions))
+def _day(d: date) -> int:
+    return int(d.strftime("%Y%m%d"))
 
 
 @dataclass
@@ -119,22 +102,10 @@ class Hit:
     extra: dict = field(default_factory=dict)
 
 
-@lru_cache(maxsize=4)
-def _lexical(version: Path | None) -> tuple[LexicalIndex, ChunkFields]:
-    """One version's index and fields (a version never changes once published: cached by its folder)."""
-    fields_file = version / "fields.json" if version else None
-    rows = json.loads(fields_file.read_text(encoding="utf-8")) if fields_file and fields_file.exists() else []
-    return LexicalIndex.load(version), ChunkFields.from_rows(rows)
-
-
 @lru_cache(maxsize=4096)
 def query_vector(model: str, query: str) -> np.ndarray:
     """Query embeddings are reused: the proposer asks the same ladder queries for every city."""
     return get_embedder(model).query(query)
-
-
-def load_lexical(settings: Settings) -> tuple[LexicalIndex, ChunkFields]:
-    return _lexical(current_version(lexical_dir(settings)))
 
 
 def fuse(rankings: list[list[tuple[str, float]]], k: int = RRF_K) -> list[tuple[str, float]]:
@@ -188,7 +159,7 @@ def _dense(settings: Settings, asks: list[Ask], filters: Filters, model: str | N
     store = ChunkStore.open(settings, embedder.name, embedder.dim)
     vectors = [query_vector(embedder.name, asks[n].text) for n in wanted]
     depth = max(_depth(asks[n].k) for n in wanted)
-    for n, found in zip(wanted, store.query_many(vectors, depth, filters.where(), filters.history)):
+    for n, found in zip(wanted, store.query_many(vectors, depth, filters.cities(), filters.where(), filters.history)):
         out[n] = [(cid, 1.0) for cid, _ in found[:_depth(asks[n].k)]]
     return out
 
@@ -196,16 +167,16 @@ def _dense(settings: Settings, asks: list[Ask], filters: Filters, model: str | N
 def _lexical_rankings(settings: Settings, asks: list[Ask], filters: Filters) -> list[list[tuple[str, float]]]:
     """Each ask's BM25 ranking, a vote weighted by the squared share of the query's terms it holds."""
     out: list[list[tuple[str, float]]] = [[] for _ in asks]
-    if not any(ask.mode in ("hybrid", "lexical") for ask in asks):
+    wanted = {n: fulltext.query_terms(ask.text, filters.language) for n, ask in enumerate(asks)
+              if ask.mode in ("hybrid", "lexical")}
+    if not wanted:
         return out
-    index, fields = load_lexical(settings)
-    allowed = filters.mask(fields)
-    if not allowed.any():
-        return out
-    for n, ask in enumerate(asks):
-        if ask.mode in ("hybrid", "lexical"):
-            out[n] = [(cid, coverage ** 2) for cid, _, coverage in
-                      index.search(ask.text, _depth(ask.k), allowed, filters.language)]
+    scope = filters.scope()
+    with session_scope(settings.database) as session:
+        corpus = fulltext.stats(session, {t for query in wanted.values() for t in query})
+        found = fulltext.search_many(session, list(wanted.values()), [_depth(asks[n].k) for n in wanted], scope, corpus)
+    for n, ranking in zip(wanted, found):
+        out[n] = [(cid, coverage ** 2) for cid, _, coverage in ranking]
     return out
 
 
@@ -217,9 +188,9 @@ def _rows(settings: Settings, chunk_ids: set[str]) -> dict[str, tuple]:
     if not chunk_ids:
         return {}
     with session_scope(settings.database) as session:
-        return {row[0].id: row for row in session.execute(
+        return {row[0].id: row for ids in batched(sorted(chunk_ids)) for row in session.execute(
             select(Chunk, *_SNAPSHOT_FIELDS, Document.city).join(Snapshot, Chunk.snapshot_id == Snapshot.id)
-            .join(Document, Snapshot.document_id == Document.id).where(Chunk.id.in_(sorted(chunk_ids))))}
+            .join(Document, Snapshot.document_id == Document.id).where(Chunk.id.in_(ids)))}
 
 
 def _hits(rows: dict[str, tuple], query: str | None, fused: list[tuple[str, float]],

@@ -132,15 +132,11 @@ def ladder_text(indicator: Indicator) -> str:
     return f"{indicator.name.en}: " + "; ".join(r.text.en for r in indicator.rungs)
 
 
-def passage_vectors(settings: Settings, passages: list[Passage]) -> dict[str, np.ndarray]:
-    """The passages' vectors as indexed (no re-embedding); any the index lacks are embedded here."""
+def passage_vectors(settings: Settings, city: str, passages: list[Passage]) -> dict[str, np.ndarray]:
+    """The passages' vectors as indexed for their city (no re-embedding); any the index lacks are embedded here."""
     embedder = get_embedder(settings.embedding_model)
     ids = [p.chunk_id for p in passages]
-    vectors: dict[str, np.ndarray] = {}
-    if ids:
-        got = ChunkStore.open(settings, embedder.name, embedder.dim).collection.get(ids=ids, include=["embeddings"])
-        embeddings = got["embeddings"] if got["embeddings"] is not None else []
-        vectors = {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], embeddings)}
+    vectors = ChunkStore.open(settings, embedder.name, embedder.dim).vectors(city, ids) if ids else {}
     missing = [p for p in passages if p.chunk_id not in vectors]
     if missing:
         vectors.update(zip((p.chunk_id for p in missing), embedder.passages([p.text for p in missing])))
@@ -153,9 +149,10 @@ class Similarity:
     topic_rank: dict[str, int]  # chunk id -> rank of this indicator among the edition's ladders (1 = closest)
 
 
-def similarity(settings: Settings, edition: Edition, indicator: Indicator, passages: list[Passage]) -> Similarity:
+def similarity(settings: Settings, edition: Edition, indicator: Indicator, city: str,
+               passages: list[Passage]) -> Similarity:
     model = settings.embedding_model
-    vectors = passage_vectors(settings, passages)
+    vectors = passage_vectors(settings, city, passages)
     rung = {(p.chunk_id, r.level): float(vectors[p.chunk_id] @ query_vector(model, f"{indicator.name.en}: {r.text.en}"))
             for r in indicator.rungs for p in passages}
     ladders = np.vstack([query_vector(model, ladder_text(i)) for i in edition.indicators])
@@ -234,7 +231,7 @@ def facts(level: int, indicator: Indicator, best: dict[int, Finding], above: Fin
 def propose_offline(settings: Settings, evidence: Evidence, indicator: Indicator, city: City,
                     cues: Cues | None = None) -> OfflineProposalOut:
     cues = cues or load_cues()
-    sim = similarity(settings, load_framework(evidence.edition), indicator, evidence.passages)
+    sim = similarity(settings, load_framework(evidence.edition), indicator, evidence.city, evidence.passages)
     found = findings(evidence, indicator, city, sim, cues)
     counted = [f for f in found if f.counts]
     level = max((f.level for f in counted), default=0)
