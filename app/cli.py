@@ -151,12 +151,13 @@ def weights_aggregate(path: Path, edition: str = typer.Option(..., help="edition
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Bring the database schema to the newest revision."""
-    from evidence.database import current_revision, open_engine
+    """Bring the database schema to the newest revision (under a lock: any number of processes at once)."""
+    from evidence.database import current_revision, make_engine, upgrade
     from evidence.settings import load_settings
 
-    engine = open_engine(load_settings().database)
-    console.print(f"database at revision {current_revision(engine)}")
+    engine = make_engine(load_settings().database)
+    migrated = upgrade(engine)
+    console.print(f"database at revision {current_revision(engine)}" + (" (migrated)" if migrated else ""))
 
 
 @app.command()
