@@ -78,6 +78,20 @@ class Review(Section):
                                                    "when the app is served behind HTTPS")
 
 
+class Jobs(Section):
+    """Distributed runs (`evidence worker`, `--distributed`): the broker, the queue and how tasks are retried."""
+
+    broker_url: str | None = Field(None, description="a Celery broker, e.g. `amqp://guest:guest@127.0.0.1:5672//` "
+                                                     "(RabbitMQ) or `redis://127.0.0.1:6379/0`; set, `crawl`, "
+                                                     "`index`, `propose` and `watch` enqueue their tasks; none: "
+                                                     "everything runs in this process")
+    queue: str = Field("evidence", description="the queue tasks are sent to and workers take them from")
+    retries: int = Field(3, ge=0, description="retries of a failed task, each after a back-off")
+    backoff: float = Field(5.0, ge=0, description="seconds before a failed task's first retry, doubled for each next")
+    concurrency: int = Field(1, ge=1, description="tasks one `evidence worker` runs at once (processes)")
+    index_batch: int = Field(50, ge=1, description="snapshots per embedding task")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EVIDENCE_", extra="forbid", env_nested_delimiter="_",
                                       env_nested_max_split=1, populate_by_name=True)
@@ -104,6 +118,7 @@ class Settings(BaseSettings):
     smtp: Smtp = Field(default_factory=Smtp, description="the watch's mail (`EVIDENCE_SMTP_*`)")
     watch: Watch = Field(default_factory=Watch, description="the watch's notifications (`EVIDENCE_WATCH_*`)")
     review: Review = Field(default_factory=Review, description="the review app (`EVIDENCE_REVIEW_*`)")
+    jobs: Jobs = Field(default_factory=Jobs, description="distributed runs (`EVIDENCE_JOBS_*`)")
     llm_method: str = Field("auto", description="structured output: json_schema, function_calling, or auto (try "
                                                 "json_schema once per endpoint, fall back to function_calling)")
     llm_context: int | None = Field(None, description="the model's context in tokens: the evidence is cut to fit")

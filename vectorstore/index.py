@@ -70,7 +70,10 @@ def metadata_for(snapshot: Snapshot, city: str, editions: list[str], latest: boo
     return meta
 
 
-def index_snapshots(settings: Settings, model: str | None = None, show_progress: bool = True) -> IndexReport:
+def index_snapshots(settings: Settings, model: str | None = None, show_progress: bool = True,
+                    snapshot_ids: list[int] | None = None, lexical: bool = True) -> IndexReport:
+    """Index the snapshots not yet in the store (of `snapshot_ids` only, when given: one embedding batch of a
+    distributed run, whose lexical index is rebuilt once at the end, `lexical=False`)."""
     started = time.perf_counter()
     model = model or settings.embedding_model
     embedder = get_embedder(model)
@@ -79,7 +82,7 @@ def index_snapshots(settings: Settings, model: str | None = None, show_progress:
     with session_scope(settings.database) as session:
         latest_of = latest_snapshots(session)
         latest = set(latest_of.values())
-        all_ids = list(session.scalars(select(Snapshot.id)))
+        all_ids = list(session.scalars(select(Snapshot.id))) if snapshot_ids is None else snapshot_ids
         todo_ids = sorted(set(all_ids) - _complete(session, store, all_ids))
         todo = session.scalars(select(Snapshot).where(Snapshot.id.in_(todo_ids))).all() if todo_ids else []
         city_of = dict(session.execute(select(Document.id, Document.city)).all())
@@ -97,8 +100,8 @@ def index_snapshots(settings: Settings, model: str | None = None, show_progress:
     _embed_and_add(store, embedder, passages, show_progress)
     for document_id in {snap.document_id for snap in todo}:
         store.supersede(document_id, latest_of[document_id])
-    lexical = rebuild_lexical(settings)
-    return IndexReport(embedder.name, len(todo), len(passages), store.count_all(), lexical,
+    lexical_chunks = rebuild_lexical(settings) if lexical else 0
+    return IndexReport(embedder.name, len(todo), len(passages), store.count_all(), lexical_chunks,
                        time.perf_counter() - started)
 
 
