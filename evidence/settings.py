@@ -92,6 +92,19 @@ class Jobs(Section):
     index_batch: int = Field(50, ge=1, description="snapshots per embedding task")
 
 
+class Storage(Section):
+    """Where raw bytes and attachments are kept: folders in the data directory, or an S3-compatible bucket that
+    every machine of a distributed run shares."""
+
+    url: str | None = Field(None, description="`s3://bucket/prefix` for an S3-compatible bucket; none: `raw/` and "
+                                              "`attachments/` in the data directory")
+    endpoint_url: str | None = Field(None, description="the S3-compatible server (MinIO, Ceph, …); none: AWS")
+    region: str = Field("us-east-1", description="the bucket's region")
+    access_key_id: str | None = Field(None, description="the S3 access key; none: boto3's own (AWS_* variables, "
+                                                        "~/.aws)")
+    secret_access_key: SecretStr | None = Field(None, description="the S3 secret key")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EVIDENCE_", extra="forbid", env_nested_delimiter="_",
                                       env_nested_max_split=1, populate_by_name=True)
@@ -119,6 +132,7 @@ class Settings(BaseSettings):
     watch: Watch = Field(default_factory=Watch, description="the watch's notifications (`EVIDENCE_WATCH_*`)")
     review: Review = Field(default_factory=Review, description="the review app (`EVIDENCE_REVIEW_*`)")
     jobs: Jobs = Field(default_factory=Jobs, description="distributed runs (`EVIDENCE_JOBS_*`)")
+    storage: Storage = Field(default_factory=Storage, description="raw bytes and attachments (`EVIDENCE_STORAGE_*`)")
     llm_method: str = Field("auto", description="structured output: json_schema, function_calling, or auto (try "
                                                 "json_schema once per endpoint, fall back to function_calling)")
     llm_context: int | None = Field(None, description="the model's context in tokens: the evidence is cut to fit")
