@@ -256,8 +256,15 @@ class ProposalRun:
         return [item for item in waiting if item[2] not in known]
 
     def _claim(self, digest: str) -> bool:
+        """Whether this run is to ask the question: claimed, and not proposed by another run since we looked
+        (that run recorded its proposal and dropped its claim in one transaction)."""
         with session_scope(self.settings.database) as session:
-            return claim(session, digest, self.holder, self.claim_seconds)
+            if not claim(session, digest, self.holder, self.claim_seconds):
+                return False
+            if session.scalar(select(Proposal.id).where(Proposal.input_hash == digest)) is None:
+                return True
+            release(session, digest, self.holder)
+            return False
 
     def _make(self, todo: list[tuple[Question, Evidence, str]]):
         """Yield (item, Made | error text | None) as each proposal is made: offline inline, LLM calls on the pool;
