@@ -21,17 +21,20 @@ app.add_typer(frameworks_app, name="frameworks")
 app.add_typer(cities_app, name="cities")
 app.add_typer(weights_app, name="weights")
 app.add_typer(db_app, name="db")
+from app.jobs import cli as jobs  # noqa: E402
 from collector.cli import crawl, documents_app, sample_app  # noqa: E402
 
-app.command("crawl")(crawl)
+app.command("crawl")(jobs.distributable(crawl, jobs.crawl))
+app.command("worker")(jobs.worker)
 from collector.discover_cli import discover_app  # noqa: E402
 
 app.add_typer(discover_app, name="discover")
 app.add_typer(sample_app, name="sample")
 app.add_typer(documents_app, name="documents")
 
-from vectorstore.cli import index_app, search  # noqa: E402  (sub-commands of each pipeline part)
+from vectorstore.cli import index, index_app, search  # noqa: E402  (sub-commands of each pipeline part)
 
+index_app.callback(invoke_without_command=True)(jobs.distributable(index, jobs.index))
 app.add_typer(index_app, name="index")
 app.command("search")(search)
 from scoring.cli import app as score_app  # noqa: E402
@@ -46,9 +49,11 @@ app.add_typer(reviewers_app, name="reviewers")
 app.command("serve")(serve)
 from review.proposer.cli import eval_command, propose  # noqa: E402
 
-app.command("propose")(propose)
+app.command("propose")(jobs.distributable(propose, jobs.propose))
 app.command("eval")(eval_command)
-from watch.cli import watch_app  # noqa: E402
+from watch.cli import watch, watch_app  # noqa: E402
+
+watch_app.callback(invoke_without_command=True)(jobs.distributable(watch, jobs.watch))
 
 app.add_typer(watch_app, name="watch")
 from sources.cli import cities_add, sources_app  # noqa: E402
@@ -159,12 +164,13 @@ def weights_aggregate(path: Path, edition: str = typer.Option(..., help="edition
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Bring the database schema to the newest revision."""
-    from evidence.database import current_revision, open_engine
+    """Bring the database schema to the newest revision (under a lock: any number of processes at once)."""
+    from evidence.database import current_revision, make_engine, upgrade
     from evidence.settings import load_settings
 
-    engine = open_engine(load_settings().database)
-    console.print(f"database at revision {current_revision(engine)}")
+    engine = make_engine(load_settings().database)
+    migrated = upgrade(engine)
+    console.print(f"database at revision {current_revision(engine)}" + (" (migrated)" if migrated else ""))
 
 
 @app.command()

@@ -31,6 +31,8 @@ def checks() -> list[dict]:
         _check("vector store", lambda: settings.chroma_url or f"Chroma persistent client in {settings.data_dir / 'chroma'}"),
         _check("embedding model", lambda: _embedding(settings.embedding_model)),
         _check("proposer", lambda: _llm(settings)),
+        _check("job broker", lambda: _broker(settings)),
+        _check("storage", lambda: _storage(settings)),
     ]
 
 
@@ -46,6 +48,26 @@ def _database(settings) -> str:
 
     engine = open_engine(settings.database)
     return f"{engine.url.render_as_string(hide_password=True)} (revision {current_revision(engine)})"
+
+
+def _broker(settings) -> str:
+    if not settings.jobs.broker_url:
+        return "none: every command runs in-process (no EVIDENCE_JOBS_BROKER_URL set)"
+    from app.metrics import queue_size
+
+    waiting, consumers = queue_size(settings.jobs.broker_url, settings.jobs.queue)
+    where = settings.jobs.broker_url.split("@")[-1]  # the password stays out of the report
+    return f"{where}: queue {settings.jobs.queue}, {waiting} task(s) waiting, {consumers} worker(s) taking them"
+
+
+def _storage(settings) -> str:
+    from evidence.storage import BucketStore, blob_store
+
+    store = blob_store(settings.data_dir, "raw", settings.storage)
+    if not isinstance(store, BucketStore):
+        return f"folders in {settings.data_dir.resolve()} (raw/, attachments/)"
+    store.client.head_bucket(Bucket=store.bucket)
+    return f"bucket {store.bucket} at {settings.storage.endpoint_url or 'AWS'} (prefix {store.prefix})"
 
 
 def _frameworks() -> str:

@@ -53,8 +53,7 @@ def crawl(edition: str = typer.Option(..., help="edition whose cities are crawle
     cities = crawling.edition_cities(edition, city)
     flags = {"timeout": timeout, "max_bytes": max_bytes, "retries": retries, "backoff": backoff, "delay": delay,
              "concurrency": concurrency, "depth": depth, "max_pages": max_pages, "source_pages": source_pages}
-    defaults = crawling.SAMPLE_LIMITS if sample else {}
-    limits = settings.crawl.model_copy(update={**defaults, **{k: v for k, v in flags.items() if v is not None}})
+    limits = chosen_limits(settings.crawl, flags, sample)
     if sample:
         with _serve_sample(sample_version, sample_port) as server:
             sources = crawling.file_sources(server.write_sources(settings.data_dir / "sample" / "sources.yaml"), cities)
@@ -69,6 +68,14 @@ def crawl(edition: str = typer.Option(..., help="edition whose cities are crawle
         summary = crawling.run(settings, edition, sources, limits, restart, None if as_json else errors)
         summary["cities_without_sources"] = bare
     _show_summary(settings.database, summary, as_json)
+
+
+def chosen_limits(configured: CrawlLimits, flags: dict, sample: bool = False) -> CrawlLimits:
+    """The settings' crawl limits with the flags given (and the sample's own, for the sample) over them."""
+    from collector.crawl import SAMPLE_LIMITS
+
+    defaults = SAMPLE_LIMITS if sample else {}
+    return configured.model_copy(update={**defaults, **{k: v for k, v in flags.items() if v is not None}})
 
 
 def _serve_sample(version: str, port: int):

@@ -1,6 +1,7 @@
 """Recording fetches: immutable snapshots when a document's text changes, a Fetch row for every attempt.
 
-Raw bytes are stored once per content hash under `<data dir>/raw/ab/<sha256>`; text and metadata go to the
+Raw bytes are stored once per content hash under `ab/<sha256>` in the raw store (`<data dir>/raw/`, or the
+shared bucket: evidence.storage); text and metadata go to the
 record. Outcomes: `new-snapshot` (text never seen at this URL's document), `unchanged` (same text as the
 URL's last snapshot), `duplicate` (the same text is already the current content of another URL: one
 document, two URLs), `not-modified` (a 304 to a conditional request), `redirected`, `failed`, `refused`,
@@ -10,8 +11,6 @@ document, two URLs), `not-modified` (a 304 to a conditional request), `redirecte
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from evidence.database import existing
 from evidence.record import Document, Fetch, Page, Snapshot, now
+from evidence.storage import blob_store
 
 if TYPE_CHECKING:  # the extractor's libraries are heavy; readers of the record need none of them
     from collector.extract import Extraction
@@ -46,15 +46,9 @@ class FetchResult:
 
 
 def store_raw(data_dir: Path, body: bytes) -> str:
-    """Write the bytes under their SHA-256 (once: same bytes, same file) and return the hash."""
+    """Store the bytes under their SHA-256 (once: same bytes, same key) in the raw store; return the hash."""
     digest = hashlib.sha256(body).hexdigest()
-    target = data_dir / "raw" / digest[:2] / digest
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent)  # rename is atomic: a killed crawl leaves no torn file
-        with os.fdopen(fd, "wb") as f:
-            f.write(body)
-        os.replace(tmp, target)
+    blob_store(data_dir, "raw").put(f"{digest[:2]}/{digest}", body)
     return digest
 
 

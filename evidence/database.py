@@ -1,11 +1,14 @@
 """Opening the record: SQLite in the data directory by default, PostgreSQL when the URL says so.
 
-The schema is always brought to the newest Alembic revision on open, so a fresh data directory and an
-old one behave the same.
+The schema is brought to the newest Alembic revision by `evidence db upgrade`, and on open when it is behind,
+so a fresh data directory and an old one behave the same. Migrating takes a lock (PostgreSQL: an advisory
+lock; SQLite: a lock file beside the database), so processes starting at once on a fresh database migrate it
+one after the other: the first migrates, the others find it at head.
 """
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -16,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence.errors import DataError
@@ -95,11 +98,39 @@ def head_revision(url: str) -> str | None:
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
-def upgrade(engine: Engine) -> None:
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
+# any fixed 64-bit number: the key every process migrating this database's schema waits on
+MIGRATION_LOCK = 0x65766964656E6365  # "evidence"
+
+
+def upgrade(engine: Engine) -> bool:
+    """Bring the schema to head under the migration lock; whether this process migrated (False: already at head)."""
+    url = engine.url.render_as_string(hide_password=False)
+    with _migration_lock(engine) as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head_revision(url):
+            return False
+        config = alembic_config(url)
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+        return True
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that holds the migration lock until it commits."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            yield conn
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":  # no other process can see it
+        with engine.begin() as conn:
+            yield conn
+        return
+    with open(f"{database}.migrate-lock", "a") as lock:  # SQLite's own lock would fail a second writer's DDL
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with engine.begin() as conn:
+            yield conn
 
 
 @cache
@@ -158,3 +189,14 @@ def batches(ids: Iterable) -> Iterator[list]:
     ids = list(ids)
     for start in range(0, len(ids), BATCH):
         yield ids[start:start + BATCH]
+
+
+def insert_unless_present(session: Session, model: type, values: dict, unique: list[str]):
+    """`INSERT … ON CONFLICT (unique) DO NOTHING RETURNING` the primary key: the new row's key, or None when a row
+    with the same unique columns is already there (written by another process, perhaps an instant ago)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    key = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=unique).returning(key)
+    return session.execute(statement).scalar()

@@ -221,7 +221,8 @@ class Proposal(Base):
     flags: Mapped[list] = mapped_column(default=list)
     evidence_chunks: Mapped[list] = mapped_column(default=list)
     evidence_snapshots: Mapped[list] = mapped_column(default=list)
-    input_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # one proposal per input: two runs asking the same question the same way make one row (INSERT … ON CONFLICT)
+    input_hash: Mapped[str] = mapped_column(String(64), index=True, unique=True)
     tokens_in: Mapped[int] = mapped_column(Integer, default=0)
     tokens_out: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
@@ -445,3 +446,32 @@ class Candidate(Base):
     found_at: Mapped[datetime] = mapped_column(default=now)
     state: Mapped[str] = mapped_column(String(20), default="new")  # new | accepted
     __table_args__ = (UniqueConstraint("city", "url"),)
+
+
+class ProposalClaim(Base):
+    """An input hash a proposer is working on: a second run waits for that proposal instead of paying the LLM
+    again. A claim older than its run's timeout is taken over (its holder died)."""
+
+    __tablename__ = "proposal_claims"
+    input_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Job(Base):
+    """One task of a distributed run (`--distributed`): a city's crawl, an embedding batch, a question, a watch
+    step. The row is the progress table the enqueuing command shows, and a redelivered task's memory."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch: Mapped[str] = mapped_column(String(40), index=True)  # one enqueuing command
+    kind: Mapped[str] = mapped_column(String(20))  # crawl | index | propose | watch
+    key: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(12), default="queued")  # queued | running | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    queued_at: Mapped[datetime] = mapped_column(default=now)
+    finished_at: Mapped[datetime | None]
+    __table_args__ = (UniqueConstraint("batch", "key"),)

@@ -108,6 +108,33 @@ class Discovery(Section):
     feed_urls: int = Field(200, ge=0, description="URLs taken per city from its sitemaps and feeds at most")
 
 
+class Jobs(Section):
+    """Distributed runs (`evidence worker`, `--distributed`): the broker, the queue and how tasks are retried."""
+
+    broker_url: str | None = Field(None, description="a Celery broker, e.g. `amqp://guest:guest@127.0.0.1:5672//` "
+                                                     "(RabbitMQ) or `redis://127.0.0.1:6379/0`; set, `crawl`, "
+                                                     "`index`, `propose` and `watch` enqueue their tasks; none: "
+                                                     "everything runs in this process")
+    queue: str = Field("evidence", description="the queue tasks are sent to and workers take them from")
+    retries: int = Field(3, ge=0, description="retries of a failed task, each after a back-off")
+    backoff: float = Field(5.0, ge=0, description="seconds before a failed task's first retry, doubled for each next")
+    concurrency: int = Field(1, ge=1, description="tasks one `evidence worker` runs at once (processes)")
+    index_batch: int = Field(50, ge=1, description="snapshots per embedding task")
+
+
+class Storage(Section):
+    """Where raw bytes and attachments are kept: folders in the data directory, or an S3-compatible bucket that
+    every machine of a distributed run shares."""
+
+    url: str | None = Field(None, description="`s3://bucket/prefix` for an S3-compatible bucket; none: `raw/` and "
+                                              "`attachments/` in the data directory")
+    endpoint_url: str | None = Field(None, description="the S3-compatible server (MinIO, Ceph, …); none: AWS")
+    region: str = Field("us-east-1", description="the bucket's region")
+    access_key_id: str | None = Field(None, description="the S3 access key; none: boto3's own (AWS_* variables, "
+                                                        "~/.aws)")
+    secret_access_key: SecretStr | None = Field(None, description="the S3 secret key")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EVIDENCE_", extra="forbid", env_nested_delimiter="_",
                                       env_nested_max_split=1, populate_by_name=True)
@@ -136,6 +163,8 @@ class Settings(BaseSettings):
     review: Review = Field(default_factory=Review, description="the review app (`EVIDENCE_REVIEW_*`)")
     discovery: Discovery = Field(default_factory=Discovery, description="document discovery (`EVIDENCE_DISCOVERY_*`)")
     index: Index = Field(default_factory=Index, description="indexing (`EVIDENCE_INDEX_*`)")
+    jobs: Jobs = Field(default_factory=Jobs, description="distributed runs (`EVIDENCE_JOBS_*`)")
+    storage: Storage = Field(default_factory=Storage, description="raw bytes and attachments (`EVIDENCE_STORAGE_*`)")
     llm_method: str = Field("auto", description="structured output: json_schema, function_calling, or auto (try "
                                                 "json_schema once per endpoint, fall back to function_calling)")
     llm_context: int | None = Field(None, description="the model's context in tokens: the evidence is cut to fit")

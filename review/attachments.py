@@ -1,6 +1,7 @@
 """Evidence a reviewer attaches to an item (a URL to crawl, a file a city sent), kept for re-review.
 
-Files are stored by the SHA-256 of their bytes under `<data dir>/attachments/`, before any decision is
+Files are stored by the SHA-256 of their bytes in the attachments store (`<data dir>/attachments/`, or the
+shared bucket: evidence.storage), before any decision is
 written: if the decision then loses a conflict, the file is still there and the form offers it again.
 The collector picks up `pending` attachments; the proposer's next proposal on them is a new item.
 """
@@ -8,9 +9,7 @@ The collector picks up `pending` attachments; the proposer's next proposal on th
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from evidence.errors import DataError
 from evidence.record import Attachment, Decision, Proposal
+from evidence.storage import blob_store
 
 MAX_BYTES = 25 * 1024 * 1024
 _SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
@@ -43,10 +43,6 @@ class Attached:
         return f"{self.sha256}:{self.size}:{self.filename}"
 
 
-def attachments_dir(data_dir: Path) -> Path:
-    return data_dir / "attachments"
-
-
 def url_evidence(url: str) -> Attached:
     url = url.strip()
     parts = urlsplit(url)
@@ -58,32 +54,23 @@ def url_evidence(url: str) -> Attached:
 def store_file(data_dir: Path, filename: str, stream: BinaryIO, content_type: str | None = None) -> Attached:
     """Copy an upload into the store (size-capped), named by its hash; the same bytes are stored once."""
     name = _SAFE_NAME.sub("_", Path(filename or "upload").name).strip() or "upload"
-    folder = attachments_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    digest, size = hashlib.sha256(), 0
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while block := stream.read(1 << 16):
-                size += len(block)
-                if size > MAX_BYTES:
-                    raise DataError(name, "", f"larger than {MAX_BYTES // (1024 * 1024)} MB; send a link instead")
-                digest.update(block)
-                out.write(block)
-        if size == 0:
-            raise DataError(name, "", "the file is empty")
-        os.replace(tmp, folder / digest.hexdigest())
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return Attached("file", filename=name, sha256=digest.hexdigest(), size=size, content_type=content_type)
+    digest, data = hashlib.sha256(), bytearray()
+    while block := stream.read(1 << 16):
+        if len(data) + len(block) > MAX_BYTES:
+            raise DataError(name, "", f"larger than {MAX_BYTES // (1024 * 1024)} MB; send a link instead")
+        digest.update(block)
+        data += block
+    if not data:
+        raise DataError(name, "", "the file is empty")
+    blob_store(data_dir, "attachments").put(digest.hexdigest(), bytes(data))
+    return Attached("file", filename=name, sha256=digest.hexdigest(), size=len(data), content_type=content_type)
 
 
 def kept_file(data_dir: Path, token: str) -> Attached:
     """A file stored by an earlier (conflicting) submission, named by its form token."""
     sha, _, rest = token.partition(":")
     size, _, name = rest.partition(":")
-    if not re.fullmatch(r"[0-9a-f]{64}", sha) or not size.isdigit() or not (attachments_dir(data_dir) / sha).exists():
+    if not re.fullmatch(r"[0-9a-f]{64}", sha) or not size.isdigit() or not blob_store(data_dir, "attachments").exists(sha):
         raise DataError("attach", "kept_file", f"no stored file {token!r}")
     return Attached("file", filename=name or sha, sha256=sha, size=int(size))
 

@@ -27,7 +27,8 @@ from collector.workers import ExtractionPool
 from evidence.database import existing, session_scope
 from evidence.record import Attachment, Page, Proposal, Snapshot, now
 from evidence.settings import CrawlLimits, Settings
-from review.attachments import attachments_dir, pending
+from evidence.storage import blob_store
+from review.attachments import pending
 from review.proposer.llm import LLMConfig
 from review.proposer.run import Outcome, ProposalRun, default_method, questions
 from vectorstore.index import index_snapshots
@@ -135,12 +136,12 @@ async def _file_result(pool: ExtractionPool, data_dir: Path, t: Submission, max_
     from collector.workers import ExtractionLost, ExtractionTooLong
 
     url = upload_url(t)
-    path = attachments_dir(data_dir) / str(t.sha256)
-    if not path.is_file():
-        return FetchResult(url, t.city, "failed", reason=f"the stored file {path} is missing")
-    if path.stat().st_size > max_bytes:
+    store = blob_store(data_dir, "attachments")  # the data directory's folder, or the shared bucket
+    if not store.exists(str(t.sha256)):
+        return FetchResult(url, t.city, "failed", reason=f"the stored file {t.sha256} is missing")
+    body = store.get(str(t.sha256))
+    if len(body) > max_bytes:
         return FetchResult(url, t.city, "refused", reason=f"oversized: larger than the {max_bytes}-byte cap")
-    body = path.read_bytes()
     try:
         found = await pool.extract(body, t.content_type, url, None, crawling.city_languages(t.city))
     except (ExtractionError, ExtractionTooLong, ExtractionLost) as e:

@@ -7,6 +7,7 @@ citations, reviewers, assignments); the other review tests import it from here.
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -69,7 +70,8 @@ def _proposal(s, city, indicator, level, method, confidence, chunk, quote, verif
               status="achieved", **extra):
     p = Proposal(edition=EDITION, city=city, indicator=indicator, level=level, method=method, confidence=confidence,
                  rationale=f"{method} rationale for {city} {indicator}", missing_evidence="satellite internet at scale",
-                 input_hash="0" * 64, evidence_chunks=[chunk.id], evidence_snapshots=[snapshot.id] if snapshot else [],
+                 input_hash=uuid.uuid4().hex * 2,  # each row its own input (the hash is unique)
+                 evidence_chunks=[chunk.id], evidence_snapshots=[snapshot.id] if snapshot else [],
                  **extra)
     p.citations.append(Citation(chunk_id=chunk.id, quote=quote, verified=verified, status=status,
                                 status_reason=STATUS_REASON if status == "achieved" else ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -116,7 +117,7 @@ T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
 def propose(session, city: str, indicator: str, level: int, edition: str = "arab-2024") -> Proposal:
     proposal = Proposal(edition=edition, city=city, indicator=indicator, level=level, method="offline",
-                        input_hash=f"{city}-{indicator}-{level}")
+                        input_hash=f"{city}-{indicator}-{level}-{uuid.uuid4().hex}")
     session.add(proposal)
     session.flush()
     return proposal

@@ -140,13 +140,19 @@ def _waiting(session: Session, model: str) -> list[int]:
     return list(session.scalars(select(Snapshot.id).where(~done).order_by(Snapshot.id)))
 
 
-def index_snapshots(settings: Settings, model: str | None = None, show_progress: bool = True) -> IndexReport:
+def index_snapshots(settings: Settings, model: str | None = None, show_progress: bool = True,
+                    snapshot_ids: list[int] | None = None) -> IndexReport:
+    """Index the snapshots not yet done for the model (of `snapshot_ids` only, when given: one embedding batch
+    of a distributed run); the full-text rows go in with the chunks, so nothing is rebuilt after."""
     started = time.perf_counter()
     embedder = get_embedder(model or settings.embedding_model)
     store = ChunkStore.open(settings, embedder.name, embedder.dim)
     run = _Run(settings, embedder.name)
     with session_scope(settings.database) as session:
         waiting = _waiting(session, embedder.name)
+        if snapshot_ids is not None:
+            wanted = set(snapshot_ids)
+            waiting = [i for i in waiting if i in wanted]
         latest_of = latest_snapshots(session)
     mine = run.claim(waiting)
     editions_of, added = _editions_of(), 0

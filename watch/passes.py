@@ -74,6 +74,30 @@ def run_pass(settings: Settings, everything: bool = False, limits: CrawlLimits |
             return {**pass_summary(s, pass_id), "recovered_lock": lock.recovered}
 
 
+def run_step(settings: Settings, pass_id: int, step: str, limits: CrawlLimits | None = None,
+             notify: bool = True) -> str | None:
+    """One step of a pass, under the pass lock (a distributed watch runs each as a task); a step the pass is
+    already past is not run again. Returns the pass's next step, None once it is finished."""
+    with PassLock(settings.database) as lock:
+        lock.mark(pass_id)
+        remaining = _remaining(settings, pass_id)
+        if remaining[:1] == [step]:
+            _STEP[step](PassRun(settings, pass_id, limits or settings.crawl, None, notify))
+            _advance(settings, pass_id, step)
+            remaining = remaining[1:]
+    return remaining[0] if remaining else None
+
+
+def open_pass(settings: Settings, everything: bool = False) -> tuple[int, str] | None:
+    """The pass to run and the step it is at: an unfinished one, else a new one over the due sources (None)."""
+    with PassLock(settings.database):
+        pass_id = _open(settings, everything)
+    if pass_id is None:
+        return None
+    remaining = _remaining(settings, pass_id)
+    return (pass_id, remaining[0]) if remaining else None
+
+
 def _open(settings: Settings, everything: bool) -> int | None:
     """The unfinished pass to resume, else a new pass over the due sources (None when nothing is due)."""
     with session_scope(settings.database) as s:

@@ -13,11 +13,15 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
+from app.metrics import registry_for
 from app.web import ranking, watch
+from evidence.database import session_scope
 from evidence.settings import Settings
 from review.auth import SESSION_HOURS, session_secret
 from review.web import corpus, pages, queue, reports
@@ -42,6 +46,8 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
     for router in (queue.router, pages.router, reports.router, corpus.router, ranking.router, watch.router):
         app.include_router(router)
 
+    _operations(app, settings)
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
@@ -64,3 +70,19 @@ def create_app(settings: Settings, weights_path: Path | None = None) -> FastAPI:
     for exc, status, title, message in APP_ERROR_PAGES:
         app.add_exception_handler(exc, error_page(status, title, message))
     return app
+
+
+def _operations(app: FastAPI, settings: Settings) -> None:
+    """`/health` (the app answers and its database does) and `/metrics` (Prometheus text), for the operators'
+    probes and scrapers: neither needs a sign-in, and neither shows any record content."""
+    registry = registry_for(settings)
+
+    @app.get("/health")
+    def health() -> PlainTextResponse:
+        with session_scope(settings.database) as s:
+            s.execute(text("SELECT 1"))
+        return PlainTextResponse("ok\n")
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -14,8 +14,9 @@ from evidence.settings import Settings, load_settings
 MethodOption = typer.Option(None, "--method", help="llm or offline; default: llm when EVIDENCE_LLM_BASE_URL is set")
 
 
-def _run(settings: Settings, method: str | None, concurrency: int, rate: float | None, timeout: float,
-         attempts: int, budget: int | None, structured: str | None, quiet: bool):
+def proposal_run(settings: Settings, method: str | None, concurrency: int, rate: float | None, timeout: float,
+                 attempts: int, budget: int | None, structured: str | None, quiet: bool):
+    """The proposal run these options ask for (also what a distributed run's worker makes for each question)."""
     from review.proposer.llm import METHODS, LLMConfig
     from review.proposer.run import ProposalRun, default_method
 
@@ -49,7 +50,7 @@ def propose(edition: str = typer.Option(..., help="edition id, e.g. arab-2024"),
 
     settings = load_settings()
     cities = edition_cities(edition, city) if city else None  # a city outside the edition: refused, as by crawl
-    run = _run(settings, method, concurrency, rate, timeout, attempts, budget, structured, as_json)
+    run = proposal_run(settings, method, concurrency, rate, timeout, attempts, budget, structured, as_json)
     report = run.run(questions(edition, cities, indicator))
     if as_json:
         emit_json(report.as_dict())
@@ -136,7 +137,7 @@ def eval_command(gold: Path = typer.Option(..., "--gold", "--key", exists=True,
     from review.proposer.evaluate import evaluate
 
     settings = load_settings()
-    run = _run(settings, method, concurrency, rate, timeout, 3, budget, None, as_json)
+    run = proposal_run(settings, method, concurrency, rate, timeout, 3, budget, None, as_json)
     report = evaluate(settings, gold, run, edition, docs)
     if as_json:
         emit_json(report)

@@ -5,6 +5,8 @@ version, the ladder, the exact evidence). A question whose hash is already in th
 again, so a killed run, run again, resumes where it stopped, and an unchanged question costs nothing.
 LLM calls run on a thread pool (`concurrency`) under the shared rate limit; the record is written from
 this thread only. A new proposal for a question makes the older ones of the same method stale.
+Runs at once (two `propose` commands, distributed workers) make one proposal per input: a question is claimed
+before it is asked (review.proposer.claims), and the row is inserted ON CONFLICT of its unique input hash.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from typing import Literal
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select, update
 
-from evidence.database import session_scope
+from evidence.database import insert_unless_present, session_scope
 from evidence.errors import EvidenceError
 from evidence.output import console
 from evidence.record import Citation, Document, Proposal
 from evidence.settings import Settings
 from evidence.vocabulary import City, Edition, Indicator
 from frameworks import load_framework
+from review.proposer.claims import claim, holder_name, release
 from review.proposer.cues import Cues, load_cues
 from review.proposer.evidence import BUDGET_TOKENS, OFFLINE_BUDGET_TOKENS, Evidence, gather
 from review.proposer.llm import LLMConfig, LLMProposer, LLMResult, evidence_budget
@@ -35,6 +38,8 @@ from review.proposer.verify import CheckedCitation, verify
 from sources import load_registry
 
 MethodName = Literal["llm", "offline"]
+CLAIM_POLL_SECONDS = 0.5  # how often a run waiting on another's claim looks for its proposal
+OFFLINE_CLAIM_SECONDS = 600.0  # an offline proposal takes a second or so: a claim this old is a dead holder's
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,18 @@ class RunReport:
                              for o in self.outcomes]}
 
 
+@dataclass(frozen=True)
+class Known:
+    """A proposal already in the record for an input hash."""
+
+    id: int
+    level: int
+    flags: list[str]
+
+    def reused(self, q: Question) -> Outcome:
+        return Outcome(q, "reused", self.level, self.id, list(self.flags))
+
+
 @dataclass
 class Made:
     """What a proposer made for one question, ready to record."""
@@ -139,6 +156,10 @@ class ProposalRun:
         self.depends = (self.proposer.prompt.digest if self.proposer
                         else f"{self.cues.digest}:rules-{offline_rules}")
         self.show_progress = show_progress
+        self.holder = holder_name()
+        # a claim outlives the longest a question can take (every attempt and transport retry at its deadline)
+        self.claim_seconds = (llm.attempts * (llm.transport_retries + 1) * llm.total_deadline + 60
+                              if self.proposer and llm else OFFLINE_CLAIM_SECONDS)
         self.budgets: list[int] = []  # the evidence tokens each question of the last run was given
 
     def budget_for(self, q: Question) -> int:
@@ -190,32 +211,68 @@ class ProposalRun:
 
     def _propose(self, gathered: list[tuple[Question, Evidence, str]], progress: Progress) -> list[Outcome]:
         outcomes, todo, seen = [], [], set()
-        with session_scope(self.settings.database) as session:
-            known = {row.input_hash: row for row in session.execute(
-                select(Proposal.input_hash, Proposal.id, Proposal.level, Proposal.flags).where(
-                    Proposal.input_hash.in_([h for *_, h in gathered])))} if gathered else {}
+        known = self._known([h for *_, h in gathered])
         for q, evidence, digest in gathered:
             if not evidence.passages:
                 outcomes.append(Outcome(q, "no-evidence", error="nothing collected for this city yet"))
             elif digest in known:
-                row = known[digest]
-                outcomes.append(Outcome(q, "reused", row.level, row.id, list(row.flags)))
+                outcomes.append(known[digest].reused(q))
             elif digest in seen:
                 outcomes.append(Outcome(q, "reused"))  # the same input twice in one batch: made once
             else:
                 seen.add(digest)
                 todo.append((q, evidence, digest))
         task = progress.add_task(f"proposing ({self.method}, {self.model})", total=len(todo), note="")
-        for (q, evidence, digest), made in self._make(todo):
-            outcomes.append(self._record(q, evidence, digest, made))
-            progress.update(task, advance=1, note=f"{q.city.id} · {q.indicator.id}")
+        while todo:
+            waiting = []
+            for (q, evidence, digest), made in self._make(todo):
+                if made is None:  # another run is proposing it right now: its proposal will do
+                    waiting.append((q, evidence, digest))
+                    continue
+                outcomes.append(self._record(q, evidence, digest, made))
+                progress.update(task, advance=1, note=f"{q.city.id} · {q.indicator.id}")
+            todo = self._made_elsewhere(waiting, outcomes, lambda: progress.advance(task))
         return outcomes
 
+    def _known(self, digests: list[str]) -> dict[str, Known]:
+        if not digests:
+            return {}
+        with session_scope(self.settings.database) as session:
+            rows = session.execute(select(Proposal.input_hash, Proposal.id, Proposal.level, Proposal.flags)
+                                   .where(Proposal.input_hash.in_(digests)))
+            return {row.input_hash: Known(row.id, row.level, list(row.flags)) for row in rows}
+
+    def _made_elsewhere(self, waiting: list[tuple[Question, Evidence, str]], outcomes: list[Outcome],
+                        advance) -> list[tuple[Question, Evidence, str]]:
+        """The questions another run held: those it has proposed are reused; the rest are tried again (their
+        claim may be released by a failure or expire), after a pause."""
+        if not waiting:
+            return []
+        time.sleep(CLAIM_POLL_SECONDS)
+        known = self._known([digest for *_, digest in waiting])
+        for q, _, digest in waiting:
+            if digest in known:
+                outcomes.append(known[digest].reused(q))
+                advance()
+        return [item for item in waiting if item[2] not in known]
+
+    def _claim(self, digest: str) -> bool:
+        """Whether this run is to ask the question: claimed, and not proposed by another run since we looked
+        (that run recorded its proposal and dropped its claim in one transaction)."""
+        with session_scope(self.settings.database) as session:
+            if not claim(session, digest, self.holder, self.claim_seconds):
+                return False
+            if session.scalar(select(Proposal.id).where(Proposal.input_hash == digest)) is None:
+                return True
+            release(session, digest, self.holder)
+            return False
+
     def _make(self, todo: list[tuple[Question, Evidence, str]]):
-        """Yield (item, Made | error text) as each proposal is made: offline inline, LLM calls on the pool."""
+        """Yield (item, Made | error text | None) as each proposal is made: offline inline, LLM calls on the pool;
+        None for a question another run has claimed. Each is claimed just before it is asked."""
         if self.proposer is None:
             for item in todo:
-                yield item, self._offline(*item[:2])
+                yield item, self._offline(*item[:2]) if self._claim(item[2]) else None
             return
         with ThreadPoolExecutor(self.concurrency) as pool:
             pending: dict[Future, tuple] = {}
@@ -223,11 +280,15 @@ class ProposalRun:
             while queue or pending:
                 while queue and len(pending) < self.concurrency:
                     item = queue.pop()
-                    pending[pool.submit(self._llm, *item[:2])] = item
+                    if self._claim(item[2]):
+                        pending[pool.submit(self._llm, *item[:2])] = item
+                    else:
+                        yield item, None
+                if not pending:
+                    continue
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield pending.pop(future), future.result()
-
     def _offline(self, q: Question, evidence: Evidence) -> Made:
         started = time.perf_counter()
         out = propose_offline(self.settings, evidence, q.indicator, q.city, self.cues)
@@ -250,24 +311,30 @@ class ProposalRun:
 
     def _record(self, q: Question, evidence: Evidence, digest: str, made: Made | LLMResult) -> Outcome:
         if isinstance(made, LLMResult):
+            with session_scope(self.settings.database) as session:
+                release(session, digest, self.holder)  # another run may try it
             return Outcome(q, "failed", tokens_in=made.tokens_in, tokens_out=made.tokens_out,
                            latency_ms=made.latency_ms, error=made.error)
         with session_scope(self.settings.database) as session:
+            values = {"edition": q.edition.id, "city": q.city.id, "indicator": q.indicator.id, "level": made.level,
+                      "method": self.method, "model": self.model, "prompt_version": self.version,
+                      "rationale": made.rationale, "rationale_facts": made.facts, "confidence": made.confidence,
+                      "missing_evidence": made.missing,
+                      "flags": made.flags, "evidence_chunks": evidence.chunk_ids,
+                      "evidence_snapshots": evidence.snapshot_ids, "input_hash": digest,
+                      "tokens_in": made.tokens_in, "tokens_out": made.tokens_out, "latency_ms": made.latency_ms}
+            proposal_id = insert_unless_present(session, Proposal, values, ["input_hash"])
+            release(session, digest, self.holder)
+            if proposal_id is None:  # our claim had expired and another run recorded the same input first
+                row = session.execute(select(Proposal.id, Proposal.level, Proposal.flags)
+                                      .where(Proposal.input_hash == digest)).one()
+                return Known(row.id, row.level, list(row.flags)).reused(q)
             session.execute(update(Proposal).where(
                 Proposal.edition == q.edition.id, Proposal.city == q.city.id, Proposal.indicator == q.indicator.id,
-                Proposal.method == self.method, Proposal.stale.is_(False)).values(stale=True))
-            row = Proposal(edition=q.edition.id, city=q.city.id, indicator=q.indicator.id, level=made.level,
-                           method=self.method, model=self.model, prompt_version=self.version, rationale=made.rationale,
-                           rationale_facts=made.facts,
-                           confidence=made.confidence, missing_evidence=made.missing, flags=made.flags,
-                           evidence_chunks=evidence.chunk_ids, evidence_snapshots=evidence.snapshot_ids,
-                           input_hash=digest, tokens_in=made.tokens_in, tokens_out=made.tokens_out,
-                           latency_ms=made.latency_ms)
-            row.citations = [Citation(chunk_id=c.chunk_id, quote=c.quote, verified=c.verified, status=c.status,
-                                      status_reason=c.status_reason) for c in made.citations]
-            session.add(row)
-            session.flush()
-            proposal_id = row.id
+                Proposal.method == self.method, Proposal.stale.is_(False), Proposal.id != proposal_id)
+                .values(stale=True))
+            session.add_all(Citation(proposal_id=proposal_id, chunk_id=c.chunk_id, quote=c.quote, verified=c.verified,
+                                     status=c.status, status_reason=c.status_reason) for c in made.citations)
         return Outcome(q, "proposed", made.level, proposal_id, made.flags, made.tokens_in, made.tokens_out,
                        made.latency_ms)
 
