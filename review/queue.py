@@ -151,15 +151,46 @@ def routed_items(session: Session, reviewer: Reviewer, filters: QueueFilter = Qu
     """Every item of the filter's edition, city and indicator routed to `reviewer`, unsorted, other filters not
     applied (the facets count these)."""
     facts, decided = standing.current(session)
-    assignments = open_assignments(session, reviewer.id)
-    chosen = [f for f in facts.values()
-              if (not filters.edition or f.row.edition == filters.edition) and (not filters.city or f.row.city == filters.city)
-              and (not filters.indicator or f.row.indicator == filters.indicator)
-              and routed(reviewer, f.row, set(f.languages), assignments)]
-    weights = {edition: indicator_weights(edition, weights_path) for edition in {f.row.edition for f in chosen}}
-    heaviest = {edition: max(w.values(), default=0.0) for edition, w in weights.items()}
-    return [_item(f, reviewer, standing.state_of(decided, f), weights[f.row.edition].get(f.row.indicator),
-                  heaviest[f.row.edition]) for f in chosen]
+    memo = _memo_for(reviewer, facts, open_assignments(session, reviewer.id), weights_path)
+    out = []
+    for f in memo.routed:
+        if ((filters.edition and f.row.edition != filters.edition) or (filters.city and f.row.city != filters.city)
+                or (filters.indicator and f.row.indicator != filters.indicator)):
+            continue
+        state = standing.state_of(decided, f)
+        known = memo.items.get(f.row.id)
+        if known is None or known.state is not state:  # built again only when its decisions changed
+            weights = indicator_weights(f.row.edition, weights_path)
+            known = memo.items[f.row.id] = _item(f, reviewer, state, weights.get(f.row.indicator),
+                                                 max(weights.values(), default=0.0))
+        out.append(known)
+    return out
+
+
+@dataclass
+class _Memo:
+    """One reviewer's routed items and built queue items, for one version of the items' facts and one set of
+    the reviewer's assignments: an accept changes one item's state, and only that item is built again."""
+
+    facts: dict
+    routing: tuple
+    routed: list[standing.Facts]
+    items: dict[int, QueueItem]
+
+
+_memos: dict[tuple, _Memo] = {}
+
+
+def _memo_for(reviewer: Reviewer, facts: dict[int, standing.Facts], assignments: list, weights_path: Path | None) -> _Memo:
+    routing = (reviewer.role, tuple(reviewer.languages or ()), tuple((a.id, a.closed_at) for a in assignments))
+    key = (id(facts), reviewer.id, weights_path)
+    memo = _memos.get(key)
+    if memo is None or memo.facts is not facts or memo.routing != routing:
+        routed_facts = [f for f in facts.values() if routed(reviewer, f.row, set(f.languages), assignments)]
+        memo = _memos[key] = _Memo(facts, routing, routed_facts, {})
+        for stale in [k for k, m in _memos.items() if m.facts is not facts]:
+            del _memos[stale]  # an older version of the facts: nobody reads it again
+    return memo
 
 
 def _order(sort: str, author: bool):
@@ -203,7 +234,8 @@ def actionable(reviewer: Reviewer, state: ReviewState) -> bool:
 def next_item(session: Session, reviewer: Reviewer, after: int, filters: QueueFilter = QueueFilter(),
               weights_path: Path | None = None) -> int | None:
     """The item to open after deciding `after`: the first other item of the reviewer's (filtered) queue."""
-    return next((i.id for i in build_queue(session, reviewer, filters, weights_path) if i.id != after), None)
+    kept = [i for i in routed_items(session, reviewer, filters, weights_path) if i.id != after and filters.keeps(i)]
+    return min(kept, key=_order(filters.sort, is_author(reviewer))).id if kept else None
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,9 @@ def current(session: Session) -> tuple[dict[int, Facts], dict[int, ReviewState]]
         token = _facts_token(session)
         if token != standing.facts_token:
             standing.facts, standing.facts_token = _read_facts(session), token
-            standing.decisions_token, standing.decided, standing.states = (0, 0), {}, {}
+            standing.decisions_token, standing.decided = (0, 0), {}
+            # every item starts in round 1; each state object stays the same until its decisions change
+            standing.states = {pid: review_state(f.row.level, []) for pid, f in standing.facts.items()}
         _replay_new_decisions(session, standing)
         return standing.facts, standing.states
 
@@ -92,7 +94,7 @@ def _replay_new_decisions(session: Session, standing: _Standing) -> None:
     seen_count, seen_highest = standing.decisions_token
     if (count, highest) == (seen_count, seen_highest):
         return
-    incremental = bool(standing.states) and count >= seen_count and highest >= seen_highest
+    incremental = seen_highest > 0 and count >= seen_count and highest >= seen_highest
     new = session.execute(_decision_rows().where(Decision.id > seen_highest) if incremental else _decision_rows()).all()
     if incremental and seen_count + len(new) != count:  # ids committed out of order: read them all again
         incremental, new = False, session.execute(_decision_rows()).all()
