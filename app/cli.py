@@ -122,7 +122,7 @@ def cities_list(edition: str = typer.Option(..., help="edition id, e.g. g20-2023
     from frameworks import load_framework
     from sources import load_registry
 
-    load_framework(edition)  # an unknown edition is an error, not an empty list
+    framework = load_framework(edition)  # an unknown edition is an error, not an empty list
     everyone = load_registry().in_edition(edition, table_name)
     cities = [c for c in everyone if not c.sources] if missing else everyone
     if as_json:
@@ -136,6 +136,9 @@ def cities_list(edition: str = typer.Option(..., help="edition id, e.g. g20-2023
         table.add_row(c.id, c.name.en, c.name.zh, c.name.local, c.country, ",".join(c.languages),
                       ",".join(c.tables_in(edition)), str(len(c.sources)))
     console.print(table)
+    if framework.cities and not table_name and len(everyone) < framework.cities:
+        console.print(f"[yellow]{edition} is incomplete: {len(everyone)} of the ranking's {framework.cities} cities are in "
+                      "the registry (the reports do not print the others); add them with `evidence cities add`[/]")
 
 
 @weights_app.command("aggregate")

@@ -106,6 +106,7 @@ class Edition(Strict):
     tiers: list[Tier] = Field(min_length=1)
     areas: list[Area] = Field(min_length=1)
     indicators: list[Indicator] = Field(min_length=1)
+    cities: int | None = Field(None, ge=1)  # how many cities the published ranking covers, where the reports say
     translations: dict[str, bool] = {}  # language -> still a draft (frameworks/translations/)
 
     @property

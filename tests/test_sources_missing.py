@@ -57,3 +57,14 @@ def test_a_crawl_names_the_cities_it_has_no_source_for(tmp_path, monkeypatch):
     assert shown.exit_code == 0, shown.output
     assert "1 of 2 cities have no source to crawl" in shown.output and "test-oasis" in shown.output
     assert json.loads(quiet.stdout)["cities_without_sources"] == ["test-oasis"]
+
+
+def test_an_edition_whose_registry_is_short_of_the_ranking_says_so():
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    asia = CliRunner().invoke(app, ["cities", "list", "--edition", "asia-2023"])
+    assert "asia-2023 is incomplete: 85 of the ranking's 144 cities" in " ".join(asia.output.split())
+    g20 = CliRunner().invoke(app, ["cities", "list", "--edition", "g20-2023"])
+    assert "incomplete" not in g20.output, "all 184 of the G20 ranking are registered"
