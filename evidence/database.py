@@ -148,3 +148,14 @@ def existing(session: Session, model: type[Row], key: Any) -> Row:
     if row is None:
         raise NotInRecord(getattr(model, "__tablename__", model.__name__), key)
     return row
+
+
+def insert_unless_present(session: Session, model: type, values: dict, unique: list[str]):
+    """`INSERT … ON CONFLICT (unique) DO NOTHING RETURNING` the primary key: the new row's key, or None when a row
+    with the same unique columns is already there (written by another process, perhaps an instant ago)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    key = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=unique).returning(key)
+    return session.execute(statement).scalar()
