@@ -52,6 +52,7 @@ def scrapy_settings(plan: dict) -> dict:
             "collector.middlewares.BackoffRetry": 550,
             "collector.middlewares.ConditionalRequests": 560,
         },
+        "EXTENSIONS": {"scrapy.extensions.throttle.AutoThrottle": None, "collector.middlewares.RevalidationThrottle": 0},
         "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.depth.DepthMiddleware": None},  # the spider counts depth
         # breadth first (Scrapy's recipe: FIFO queues, priority falling with depth), so each page is reached by
         # its shortest path and the depth limit cuts where it should
