@@ -76,13 +76,15 @@ def start_server(threads: int) -> tuple[subprocess.Popen, str]:
 
 
 def options(model: str) -> list[tuple[str, dict]]:
-    from vectorstore.embeddings import BATCH
+    from vectorstore.embeddings import BATCH, MODELS
 
+    pooled = MODELS[model].pooled  # which of the two the settings' defaults choose for this model
     base = {"kind": "local", "model": model, "threads": CORES, "batch": BATCH}
-    rows = [(f"old default: one process, batch {BATCH}, {CORES} threads", base)]
+    rows = [(f"old default{'' if pooled else ', kept'}: one process, batch {BATCH}, {CORES} threads", base)]
     rows += [(f"batch {b}, {CORES} threads", {**base, "batch": b}) for b in (8, 128) if b != BATCH]
     rows += [(f"batch {BATCH}, 1 thread", {**base, "threads": 1}),
-             (f"default: pool of {CORES} processes × 1 thread, batch {BATCH}", {**base, "kind": "pool"})]
+             (f"{'default: ' if pooled else ''}pool of {CORES} processes × 1 thread, batch {BATCH}",
+              {**base, "kind": "pool"})]
     return rows
 
 

