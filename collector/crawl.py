@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from collector import runs
 from collector.runs import CrawlSource
+from collector.scope_lock import scope_lock
 from evidence.database import session_scope
 from evidence.datafile import read_yaml, validate
 from evidence.errors import DataError, EvidenceError
@@ -91,9 +92,17 @@ def run(settings: Settings, edition: str, sources: list[CrawlSource], limits: Cr
     """Crawl the sources (resuming this scope's unfinished run if there is one); returns the run's summary."""
     if not sources:
         raise EvidenceError(f"no sources to crawl for edition {edition}")
-    database, jobs = settings.database, settings.data_dir.resolve() / "crawls"
+    database = settings.database
     with session_scope(database) as session:
         sources = runs.record_sources(session, sources)
+    with scope_lock(database, runs.scope_key(edition, sources)):
+        return _run_held(settings, edition, sources, limits, restart, console)
+
+
+def _run_held(settings: Settings, edition: str, sources: list[CrawlSource], limits: CrawlLimits, restart: bool,
+              console: Console | None) -> dict:
+    database, jobs = settings.database, settings.data_dir.resolve() / "crawls"
+    with session_scope(database) as session:
         crawl, resumed = runs.begin(session, edition, sources, jobs, restart)
         crawl_id = crawl.id
     folder = runs.job_dir(jobs, crawl_id)

@@ -28,6 +28,9 @@ def scrapy_settings(plan: dict) -> dict:
         # politeness: a few requests per host at a time, paced by the server's own latency
         "CONCURRENT_REQUESTS": 32,
         "CONCURRENT_REQUESTS_PER_DOMAIN": limits["concurrency"],
+        # a page's results are recorded one after another anyway (one writer, one transaction); Scrapy's default
+        # of 100 starts 100 asyncio tasks per response to hand them over, the crawl process's largest cost
+        "CONCURRENT_ITEMS": 1,
         "DOWNLOAD_DELAY": limits["delay"],
         "AUTOTHROTTLE_ENABLED": True,
         "AUTOTHROTTLE_START_DELAY": limits["delay"],
@@ -49,6 +52,7 @@ def scrapy_settings(plan: dict) -> dict:
             "collector.middlewares.BackoffRetry": 550,
             "collector.middlewares.ConditionalRequests": 560,
         },
+        "EXTENSIONS": {"scrapy.extensions.throttle.AutoThrottle": None, "collector.middlewares.RevalidationThrottle": 0},
         "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.depth.DepthMiddleware": None},  # the spider counts depth
         # breadth first (Scrapy's recipe: FIFO queues, priority falling with depth), so each page is reached by
         # its shortest path and the depth limit cuts where it should

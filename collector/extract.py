@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import py3langid
@@ -23,6 +24,8 @@ import trafilatura
 from charset_normalizer import from_bytes
 from pypdf import PdfReader
 from w3lib.encoding import html_to_unicode
+from w3lib.html import strip_html5_whitespace
+from w3lib.url import safe_url_string
 
 from collector.ocr import OcrError, OcrLimits, ocr_pdf
 from collector.office import OfficeError, office_kind, office_text
@@ -57,6 +60,9 @@ class Extraction:
     charset: str | None = None
     meta: dict = field(default_factory=dict)
     cut: str | None = None  # why the text stops short of the document's end (the size cap), recorded with the fetch
+    # an HTML page's http(s) links, absolute, in page order: read from the tree parsed here, so the crawl
+    # process does not parse the page a second time to find them
+    links: list[str] = field(default_factory=list)
 
 
 def extract(body: bytes, content_type: str | None, url: str, content_language: str | None = None,
@@ -109,6 +115,7 @@ def extract_html(body: bytes, content_type: str | None, url: str, content_langua
     except (ValueError, lxml.etree.ParserError) as e:
         raise ExtractionError(f"unreadable HTML: {e}") from None
     declared = tree.get("lang") or _meta_language(tree) or content_language
+    links = page_links(tree, url, charset)  # before trafilatura, which prunes the tree
     doc: Any = trafilatura.bare_extraction(tree, url=url, with_metadata=True, include_tables=True, favor_recall=True,
                                       date_extraction_params=DATE_PARAMS)
     text = (doc.text if doc else None) or trafilatura.html2txt(html)
@@ -117,8 +124,28 @@ def extract_html(body: bytes, content_type: str | None, url: str, content_langua
     found = Extraction(text=text.strip(), kind="html", title=doc.title if doc else None, charset=charset,
                        published_on=_date(doc.date if doc else None),
                        meta={k: v for k, v in {"description": getattr(doc, "description", None),
-                                               "sitename": getattr(doc, "sitename", None)}.items() if v})
+                                               "sitename": getattr(doc, "sitename", None)}.items() if v},
+                       links=links)
     return _finish(found, declared)
+
+
+def page_links(tree, url: str, encoding: str) -> list[str]:
+    """The page's <a>/<area> links as Scrapy's LinkExtractor makes them (whitespace stripped, joined to the
+    <base href>, percent-encoded in the page's encoding), http(s) only, each once."""
+    base_element = tree.find(".//base[@href]")
+    base = urljoin(url, strip_html5_whitespace(base_element.get("href"))) if base_element is not None else url
+    links: dict[str, None] = {}
+    for element in tree.iter("a", "area"):
+        href = element.get("href")
+        if href is None:
+            continue
+        try:
+            link = urljoin(url, safe_url_string(urljoin(base, strip_html5_whitespace(href)), encoding=encoding))
+        except ValueError:  # a bogus link (an invalid port, an unencodable host): nothing to follow
+            continue
+        if urlsplit(link).scheme in ("http", "https"):
+            links[link] = None
+    return list(links)
 
 
 def _meta_language(tree) -> str | None:

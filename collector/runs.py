@@ -19,8 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from evidence.database import existing
-from evidence.errors import EvidenceError
+from evidence.database import existing, insert_unless_present
 from evidence.record import Crawl, Fetch, Page, Snapshot, SourceRow, now
 from evidence.settings import CrawlLimits
 from evidence.vocabulary import LIST_DEPTH
@@ -63,10 +62,9 @@ def record_sources(session: Session, sources: list[CrawlSource]) -> list[CrawlSo
     """Upsert a row per source (the registry stays the truth; the row carries crawl state)."""
     out = []
     for s in sources:
-        row = session.scalars(select(SourceRow).where(SourceRow.city == s.city, SourceRow.url == s.url)).first()
-        if row is None:
-            row = SourceRow(city=s.city, url=s.url)
-            session.add(row)
+        # two crawls of overlapping editions may add the same source at once: the second finds the first's row
+        insert_unless_present(session, SourceRow, {"city": s.city, "url": s.url}, ["city", "url"])
+        row = session.scalars(select(SourceRow).where(SourceRow.city == s.city, SourceRow.url == s.url)).one()
         row.kind, row.allowed_domains, row.allow_private = s.kind, list(s.allowed_domains), s.allow_private
         row.schedule = s.schedule or DEFAULT_SCHEDULE
         row.depth, row.pages = s.depth, s.pages
@@ -83,12 +81,11 @@ def from_row(row: SourceRow, languages: tuple[str, ...] = ()) -> CrawlSource:
 
 def begin(session: Session, edition: str, sources: list[CrawlSource], jobs_dir: Path,
           restart: bool = False) -> tuple[Crawl, bool]:
-    """The run to do now: the unfinished run of the same scope (resumed), or a new one. Returns (run, resumed)."""
+    """The run to do now: the unfinished run of the same scope (resumed), or a new one. Returns (run, resumed).
+    The caller holds the scope's lock (`scope_lock`): a run of the scope still marked running was killed."""
     scope = scope_key(edition, sources)
     run = session.scalars(select(Crawl).where(Crawl.scope == scope, Crawl.state.in_(("running", "paused")))
                           .order_by(Crawl.id.desc())).first()
-    if run is not None and run.state == "running" and _alive(run.pid):
-        raise EvidenceError(f"crawl {run.id} of this scope is still running (pid {run.pid}); wait for it or stop it")
     if run is not None and restart:
         run.state, run.finished_at = "abandoned", now()
         run = None
@@ -109,18 +106,6 @@ def begin(session: Session, edition: str, sources: list[CrawlSource], jobs_dir: 
 def job_dir(jobs_dir: Path, crawl_id: int) -> Path:
     """Where a run keeps its plan, its Scrapy log and its JOBDIR (`jobdir/`)."""
     return jobs_dir / f"crawl-{crawl_id}"
-
-
-def _alive(pid: int | None) -> bool:
-    """Is that pid a live `evidence` process other than this one? (pids are reused: check what it runs)"""
-    if not pid or pid == os.getpid():
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return b"evidence" in cmdline and "\nState:\tZ" not in status
 
 
 def finish(session: Session, crawl_id: int, complete: bool) -> str:

