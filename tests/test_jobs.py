@@ -144,7 +144,7 @@ def test_crawl_index_and_propose_an_edition_on_two_workers(tmp_path, database_ur
     from evidence.settings import Settings
 
     chroma, chroma_url = _chroma(tmp_path)
-    cities = ["london", "moscow"]  # two cities: two workers each take one crawl
+    cities = ["berlin", "london", "moscow", "paris"]
     try:
         with SampleServer(slow_seconds=30) as sample:
             sources = sample.write_sources(tmp_path / "sources.yaml")
