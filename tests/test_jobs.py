@@ -158,7 +158,7 @@ def test_crawl_index_and_propose_an_edition_on_two_workers(tmp_path, database_ur
 
             def evidence(*args: str) -> dict:
                 done = subprocess.run([sys.executable, "-m", "app.cli", *args, "--distributed", "--json"], env=env,
-                                      cwd=tmp_path, capture_output=True, text=True, timeout=400)
+                                      cwd=tmp_path, capture_output=True, text=True, timeout=800)
                 assert done.returncode == 0, done.stderr + done.stdout
                 return json.loads(done.stdout)
 
@@ -166,7 +166,7 @@ def test_crawl_index_and_propose_an_edition_on_two_workers(tmp_path, database_ur
                                *[a for c in cities for a in ("--city", c)])
             indexed_report = evidence("index")
             proposed = evidence("propose", "--edition", "g20-2023", *[a for c in cities for a in ("--city", c)],
-                                "--indicator", "wireless-network", "--indicator", "public-health")
+                                "--indicator", "wireless-network")
             watched = evidence("watch", "--all", "--no-notify")
     finally:
         chroma.terminate()
@@ -175,7 +175,7 @@ def test_crawl_index_and_propose_an_edition_on_two_workers(tmp_path, database_ur
     assert all(j["result"]["state"] == "finished" and j["result"]["new_snapshots"] > 0 for j in crawled["jobs"])
     assert indexed_report["failed"] == 0 and len(indexed_report["jobs"]) > 1  # batches of three snapshots
     assert sum(j["result"]["chunks_added"] for j in indexed_report["jobs"]) > 0
-    assert proposed["done"] == len(cities) * 2
+    assert proposed["done"] == len(cities)
     with session_scope(database_url) as s:
         crawls = s.scalars(select(Crawl)).all()
         fetch_per_url = s.execute(select(Fetch.crawl_id, Fetch.url, func.count()).group_by(Fetch.crawl_id, Fetch.url)
