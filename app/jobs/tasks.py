@@ -70,6 +70,9 @@ def propose_question(self: Task, batch: str, key: str, edition: str, city: str, 
 
     def work(settings: Settings) -> dict:
         run = proposal_run(settings, options)
+        # the claim is this task's, whichever worker runs it: a redelivered task (its worker lost, or an attempt
+        # that failed and is retried) takes up its own claim instead of waiting for it to lapse
+        run.holder = f"task:{self.request.id}"
         outcome = run.run(questions(edition, [city], [indicator])).outcomes[0]
         if outcome.status == "failed":
             raise RuntimeError(outcome.error or "the proposer failed")
