@@ -9,6 +9,7 @@ Vectors are L2-normalised so the inner product is the cosine similarity.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from functools import cache
@@ -177,6 +178,8 @@ def get_embedder(name: str) -> Embedder:
     batch, cores = settings.embedding_batch, os.cpu_count() or 1
     if name in MODELS:
         workers = settings.embedding_workers or (cores if MODELS[name].pooled else 1)
+        if multiprocessing.current_process().daemon:
+            workers = 1  # a daemonic process (a job worker's task) may not start a pool of its own
         threads = settings.embedding_threads or (1 if workers > 1 else cores)
         if workers > 1:
             return PooledModel(name, workers, threads, batch)
